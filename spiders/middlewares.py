@@ -1,0 +1,57 @@
+"""Downloader middleware: conditional GET built from the warehouse.
+
+Scrapy's RFC2616 cache never revalidates ``Cache-Control: no-cache`` responses, so
+wardwatch sends If-None-Match / If-Modified-Since itself from the last stored version of
+each URL. A 304 is answered with the stored body (so its links are still followed) and
+marked ``ww_not_modified``; the loader records it as "not modified".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+
+from spiders.links import canonical
+from warehouse import read
+
+
+class ConditionalGetMiddleware:
+    def __init__(self, db_path: Path, source_id: str):
+        self.db_path = db_path
+        self.source_id = source_id
+        self._known: dict[str, read.Known] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> "ConditionalGetMiddleware":
+        return cls(Path(crawler.settings["WARDWATCH_DB"]), crawler.settings["WARDWATCH_SOURCE_ID"])
+
+    def known(self) -> dict[str, read.Known]:
+        if self._known is None:  # loaded once per crawl, on the first request
+            self._known = read.known_urls(self.db_path, self.source_id)
+        return self._known
+
+    def process_request(self, request: Request) -> None:
+        k = self.known().get(canonical(request.url))
+        if k is None or request.meta.get("ww_unconditional"):
+            return None
+        if k.etag:
+            request.headers.setdefault(b"If-None-Match", k.etag.encode("latin-1"))
+        if k.last_modified:
+            request.headers.setdefault(b"If-Modified-Since", k.last_modified.encode("latin-1"))
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response | Request:
+        if response.status != 304:
+            return response
+        k = self.known().get(canonical(response.url)) or self.known().get(canonical(request.url))
+        body = read.blob(self.db_path, k.sha256) if k else None
+        if body is None:
+            # Nothing stored to stand in for the 304: ask again without validators.
+            return request.replace(dont_filter=True, meta={**request.meta, "ww_unconditional": True},
+                                   headers={k_: v for k_, v in request.headers.items()
+                                            if k_ not in (b"If-None-Match", b"If-Modified-Since")})
+        request.meta.update({"ww_not_modified": True, "ww_media_type": k.media_type, "ww_charset": k.charset})
+        return response.replace(body=body)

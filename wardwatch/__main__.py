@@ -1,0 +1,5 @@
+import sys
+
+from wardwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,113 @@
+"""`wardwatch demo`: serve the bundled site, crawl, revise, crawl again, show the changes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+
+from wardwatch.sitesrv import DEMO_CONFIG, SiteServer
+from wardwatch.subproc import crawl_subprocess
+
+
+def demo_site_root() -> Path:
+    return Path(str(resources.files("wardwatch") / "demo_site"))
+
+
+def demo_registry(base: str) -> str:
+    """The demo's source registry, pointing at the local server."""
+    return f'''
+[[source]]
+id = "demo-nerima"
+municipality = "練馬区"
+code = "131202"
+kind = "official"
+start_urls = ["{base}/nerima/kurashi/jinken/hitorioya/index.html"]
+allowed_domains = ["127.0.0.1"]
+follow = ["^/nerima/kurashi/jinken/hitorioya/"]
+max_depth = 2
+schedule = "0 6 * * *"
+delay_seconds = 0
+
+[[source]]
+id = "demo-kita"
+municipality = "北区"
+code = "131172"
+kind = "official"
+start_urls = ["{base}/kita/kitahapi/mokuteki/hitori.html"]
+allowed_domains = ["127.0.0.1"]
+follow = ["^/kita/"]
+max_depth = 1
+schedule = "15 6 * * *"
+delay_seconds = 0
+
+[[source]]
+id = "demo-mamamoi-kita"
+municipality = "北区"
+code = "131172"
+kind = "secondary"
+start_urls = ["{base}/press/225813.html"]
+allowed_domains = ["127.0.0.1"]
+follow = []
+max_depth = 0
+schedule = "0 9 * * 1"
+delay_seconds = 0
+'''
+
+
+def _prepare_db(db_path: Path) -> None:
+    from warehouse.db import connect, staging_dir
+
+    if db_path.exists():
+        with connect(db_path, read_only=True) as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            foreign = con.execute("SELECT count(*) FROM sources WHERE source_id NOT LIKE 'demo-%'").fetchone()[0] \
+                if "sources" in tables else 0
+        if foreign:
+            from wardwatch.cli import Usage
+
+            raise Usage(f"{db_path} holds non-demo sources; the demo replaces its warehouse, pick another --db")
+        db_path.unlink()
+        wal = db_path.with_name(db_path.name + ".wal")
+        if wal.exists():
+            wal.unlink()
+    for leftover in staging_dir(db_path).glob("*") if staging_dir(db_path).exists() else []:
+        leftover.unlink()
+
+
+def run_demo(db_path: Path, fmt: str = "table") -> int:
+    from wardwatch.cli import Failed
+    from wardwatch.demo_changes import describe_changes
+
+    db_path = Path(db_path)
+    _prepare_db(db_path)
+    root = demo_site_root()
+    say = (lambda *a: print(*a, file=sys.stderr)) if fmt == "json" else print
+    results = []
+    with SiteServer(root / "v1", DEMO_CONFIG) as site:
+        registry = db_path.parent / "demo-sources.toml"
+        registry.parent.mkdir(parents=True, exist_ok=True)
+        registry.write_text(demo_registry(site.base), encoding="utf-8")
+        say(f"serving the demo ward site (v1) at {site.base}")
+        for label, version in (("first crawl", "v1"), ("second crawl, after the site was revised", "v2")):
+            site.root = root / version
+            result = crawl_subprocess(registry, db_path, timeout=300)
+            results.append(result)
+            say(f"{label}: run {result['run_id']} {result['status']} — " + ", ".join(
+                f"{s['source_id']}: {s['fetched']} fetched, {s['new_versions']} new, {s['not_modified']} not modified"
+                for s in result["sources"]))
+            if result["status"] == "failed":
+                raise Failed(f"demo crawl failed: {result['sources'][0]['reason']}")
+    changes = describe_changes(db_path, results[-1]["run_id"])
+    if fmt == "json":
+        print(json.dumps({"runs": results, "changes": changes}, ensure_ascii=False, indent=2))
+    else:
+        print()
+        print("What changed between the two crawls:")
+        for c in changes:
+            print(f"- {c['url']}  ({c['source_id']})")
+            for line in c["diff"]:
+                print(f"    {line}")
+        print(f"\nwarehouse: {db_path}  (try: wardwatch query --db {db_path} \"SELECT * FROM versions\")")
+    return 0

@@ -1,0 +1,27 @@
+"""`wardwatch run`: the main job, stage after stage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def run_pipeline(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> int:
+    from spiders.progress import ProgressDisplay
+    from wardwatch.cli import Failed
+    from wardwatch.crawl import crawl
+    from wardwatch.report_text import crawl_summary
+
+    result = crawl(sources, db_path, progress=ProgressDisplay())
+    out: dict[str, Any] = {"crawl": result.to_json()}
+    if args.format == "json":
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        print(crawl_summary(result))
+    if result.status != "ok":
+        first = result.failed_sources[0]
+        raise Failed(f"{len(result.failed_sources)} of {len(result.sources)} sources failed "
+                     f"(first: {first['source_id']}: {first['reason']})")
+    return 0

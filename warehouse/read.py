@@ -1,0 +1,114 @@
+"""Read-only lookups the crawler needs (validators for conditional GET, stored bodies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.db import connect
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the warehouse knows about a URL's current version."""
+
+    sha256: str
+    etag: str | None
+    last_modified: str | None
+    media_type: str | None
+    charset: str | None
+
+
+def known_urls(db_path: str | Path, source_id: str) -> dict[str, Known]:
+    """Current version + latest validators of every URL of a source."""
+    if not Path(db_path).exists():
+        return {}
+    with connect(db_path) as con:
+        rows = con.execute(
+            """
+            SELECT v.url, v.sha256, f.etag, f.last_modified, v.media_type, v.charset
+            FROM versions v
+            LEFT JOIN (
+                SELECT url, etag, last_modified,
+                       row_number() OVER (PARTITION BY url ORDER BY fetched_at DESC) AS rn
+                FROM fetches
+                WHERE source_id = ? AND outcome IN ('new_version', 'unchanged', 'not_modified')
+            ) f ON f.url = v.url AND f.rn = 1
+            WHERE v.source_id = ? AND v.valid_to IS NULL
+            """,
+            [source_id, source_id],
+        ).fetchall()
+    return {r[0]: Known(*r[1:]) for r in rows}
+
+
+def blob(db_path: str | Path, sha256: str) -> bytes | None:
+    with connect(db_path) as con:
+        row = con.execute("SELECT data FROM blobs WHERE sha256 = ?", [sha256]).fetchone()
+    return bytes(row[0]) if row else None
+
+
+@dataclass(frozen=True)
+class SourceRunSummary:
+    source_id: str
+    fetched: int
+    new_versions: int
+    unchanged: int
+    not_modified: int
+    errors: int
+    error_kinds: dict[str, int]
+    first_error: str | None
+
+    @property
+    def reachable(self) -> bool:
+        return self.new_versions + self.unchanged + self.not_modified > 0
+
+
+def run_summary(db_path: str | Path, run_id: str) -> list[SourceRunSummary]:
+    """Per-source outcome counts of one run, from its fetch rows."""
+    with connect(db_path) as con:
+        rows = con.execute(
+            """
+            SELECT source_id, count(*),
+                   count(*) FILTER (outcome = 'new_version'), count(*) FILTER (outcome = 'unchanged'),
+                   count(*) FILTER (outcome = 'not_modified'), count(*) FILTER (outcome = 'error'),
+                   list(error_kind) FILTER (outcome = 'error'),
+                   min(error) FILTER (outcome = 'error' AND error_kind <> 'robots')
+            FROM fetches WHERE run_id = ? GROUP BY source_id ORDER BY source_id
+            """,
+            [run_id],
+        ).fetchall()
+    out = []
+    for sid, n, new, same, nm, err, kinds, first in rows:
+        counts: dict[str, int] = {}
+        for k in kinds or []:
+            counts[k] = counts.get(k, 0) + 1
+        out.append(SourceRunSummary(sid, n, new, same, nm, err, counts, first))
+    return out
+
+
+@dataclass(frozen=True)
+class VersionPair:
+    url: str
+    source_id: str
+    before_sha256: str | None
+    after_sha256: str
+    media_type: str | None
+    charset: str | None
+    valid_from: object
+
+
+def versions_in_run(db_path: str | Path, run_id: str) -> list[VersionPair]:
+    """Versions first seen in a run, each with the version it replaced (None if new)."""
+    with connect(db_path) as con:
+        rows = con.execute(
+            """
+            SELECT v.url, v.source_id, p.sha256, v.sha256, v.media_type, v.charset, v.valid_from
+            FROM versions v
+            JOIN fetches f ON f.fetch_id = v.first_fetch_id
+            LEFT JOIN versions p ON p.url = v.url AND p.valid_to = v.valid_from
+            WHERE f.run_id = ?
+            ORDER BY v.source_id, v.url
+            """,
+            [run_id],
+        ).fetchall()
+    return [VersionPair(*r) for r in rows]

@@ -18,11 +18,15 @@ from spiders.links import canonical
 from warehouse import read
 
 
+HTML_TYPES = ("text/html", "application/xhtml+xml", None)
+
+
 class ConditionalGetMiddleware:
     def __init__(self, db_path: Path, source_id: str):
         self.db_path = db_path
         self.source_id = source_id
         self._known: dict[str, read.Known] | None = None
+        self._bodies: dict[str, bytes] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> "ConditionalGetMiddleware":
@@ -47,11 +51,20 @@ class ConditionalGetMiddleware:
         if response.status != 304:
             return response
         k = self.known().get(canonical(response.url)) or self.known().get(canonical(request.url))
-        body = read.blob(self.db_path, k.sha256) if k else None
+        if k is not None and k.media_type not in HTML_TYPES:
+            # Nothing to follow in a PDF: record the 304 without loading the stored bytes.
+            request.meta.update({"ww_not_modified": True, "ww_media_type": k.media_type, "ww_charset": k.charset})
+            return response
+        if self._bodies is None:  # one query for the source's stored HTML, used up as 304s arrive
+            self._bodies = read.stored_html(self.db_path, self.source_id)
+        body = self._bodies.pop(canonical(response.url), None) or self._bodies.pop(canonical(request.url), None)
+        if body is None and k is not None:
+            body = read.blob(self.db_path, k.sha256)
         if body is None:
             # Nothing stored to stand in for the 304: ask again without validators.
             return request.replace(dont_filter=True, meta={**request.meta, "ww_unconditional": True},
                                    headers={k_: v for k_, v in request.headers.items()
                                             if k_ not in (b"If-None-Match", b"If-Modified-Since")})
-        request.meta.update({"ww_not_modified": True, "ww_media_type": k.media_type, "ww_charset": k.charset})
+        request.meta.update({"ww_not_modified": True, "ww_media_type": k.media_type if k else None,
+                             "ww_charset": k.charset if k else None})
         return response.replace(body=body)

@@ -100,6 +100,8 @@ def _make_handler(site: SiteServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "wardwatch-sitesrv/1"
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls between header and body
+        wbufsize = 1 << 16  # headers and body leave in one write (flushed per request)
 
         def log_message(self, *args: object) -> None:  # keep test output quiet
             pass

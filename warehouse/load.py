@@ -58,12 +58,7 @@ def load_pending(db_path: str | Path, folder: Path, *, batch: int = BATCH) -> Lo
         chunk = paths[i : i + batch]
         captures = [staging.read(p) for p in chunk]
         with transaction(db_path) as con:
-            part = LoadCounts()
-            for cap in captures:
-                outcome = _load_one(con, cap)
-                if outcome is not None:
-                    part.add(cap.source_id, outcome, cap.error_kind)
-        counts.merge(part)
+            counts.merge(_load_batch(con, captures))
         for p in chunk:  # only after the commit: a crash before this re-loads idempotently
             staging.remove(p)
     return counts
@@ -77,45 +72,70 @@ def _outcome(cap: staging.Capture) -> str:
     return "new_version"  # may become "unchanged" below
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, cap: staging.Capture) -> str | None:
-    """Insert one capture; returns its outcome, or None if it was already loaded."""
-    if con.execute("SELECT 1 FROM fetches WHERE fetch_id = ?", [cap.fetch_id]).fetchone():
-        return None
-    outcome = _outcome(cap)
-    sha = cap.sha256 if outcome == "new_version" else None
-    current = con.execute(
-        "SELECT version_id, sha256 FROM versions WHERE url = ? AND valid_to IS NULL", [cap.url]
-    ).fetchone()
-    if outcome == "not_modified":
-        sha = current[1] if current else None
-    error_kind = cap.error_kind
-    if outcome == "error" and not error_kind:
-        error_kind = "http" if cap.status else "unknown"
-    if outcome == "new_version":
-        con.execute(
-            "INSERT INTO blobs (sha256, media_type, size, data, first_seen) "
-            "SELECT ?, ?, ?, ?, ?::TIMESTAMPTZ WHERE NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?)",
-            [sha, cap.media_type, len(cap.body), cap.body, cap.fetched_at, sha],
-        )
-        if current and current[1] == sha:
-            outcome = "unchanged"
-        else:
-            if current:
-                con.execute("UPDATE versions SET valid_to = ?::TIMESTAMPTZ WHERE version_id = ?", [cap.fetched_at, current[0]])
-            con.execute(
-                "INSERT INTO versions (version_id, url, source_id, sha256, media_type, charset, valid_from, valid_to, first_fetch_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?::TIMESTAMPTZ, NULL, ?)",
-                [cap.fetch_id, cap.url, cap.source_id, sha, cap.media_type, cap.charset, cap.fetched_at, cap.fetch_id],
-            )
-    con.execute(
-        "INSERT INTO fetches (fetch_id, run_id, source_id, url, requested_url, fetched_at, status, etag, last_modified, "
-        "content_type, media_type, sha256, size, outcome, error_kind, error, depth, referer, elapsed_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            cap.fetch_id, cap.run_id, cap.source_id, cap.url, cap.requested_url, cap.fetched_at, cap.status,
-            cap.etag, cap.last_modified, cap.content_type, cap.media_type, sha,
-            len(cap.body) if cap.body is not None and not cap.not_modified else None,
-            outcome, error_kind if outcome == "error" else None, cap.error, cap.depth, cap.referer, cap.elapsed_ms,
-        ],
-    )
-    return outcome
+def _in(con: duckdb.DuckDBPyConnection, sql: str, values: list[str]) -> list[tuple]:
+    """Run ``sql`` with ``?`` standing for a list of values (unnest of a list parameter)."""
+    return con.execute(sql.replace("?", "(SELECT unnest(?::VARCHAR[]))"), [values]).fetchall() if values else []
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[list], casts: dict[str, str]) -> None:
+    if not rows:
+        return
+    marks = "(" + ", ".join(f"?::{casts[c]}" if c in casts else "?" for c in columns) + ")"
+    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([marks] * len(rows)),
+                [v for row in rows for v in row])
+
+
+FETCH_COLUMNS = ("fetch_id", "run_id", "source_id", "url", "requested_url", "fetched_at", "status", "etag",
+                 "last_modified", "content_type", "media_type", "sha256", "size", "outcome", "error_kind", "error",
+                 "depth", "referer", "elapsed_ms")
+VERSION_COLUMNS = ("version_id", "url", "source_id", "sha256", "media_type", "charset", "valid_from", "valid_to",
+                   "first_fetch_id")
+BLOB_COLUMNS = ("sha256", "media_type", "size", "data", "first_seen")
+TS = {"fetched_at": "TIMESTAMPTZ", "valid_from": "TIMESTAMPTZ", "valid_to": "TIMESTAMPTZ", "first_seen": "TIMESTAMPTZ"}
+
+
+def _load_batch(con: duckdb.DuckDBPyConnection, captures: list[staging.Capture]) -> LoadCounts:
+    """Insert a batch of captures in a handful of set-based statements."""
+    counts = LoadCounts()
+    done = {r[0] for r in _in(con, "SELECT fetch_id FROM fetches WHERE fetch_id IN ?", [c.fetch_id for c in captures])}
+    captures = sorted((c for c in captures if c.fetch_id not in done), key=lambda c: c.fetched_at)
+    urls = sorted({c.url for c in captures})
+    current = {r[0]: (r[1], r[2]) for r in _in(
+        con, "SELECT url, version_id, sha256 FROM versions WHERE valid_to IS NULL AND url IN ?", urls)}
+    shas = sorted({c.sha256 for c in captures if _outcome(c) == "new_version"})
+    stored = {r[0] for r in _in(con, "SELECT sha256 FROM blobs WHERE sha256 IN ?", shas)}
+    blobs, versions, closes, fetches = [], [], [], []
+    for cap in captures:
+        outcome = _outcome(cap)
+        sha = cap.sha256 if outcome == "new_version" else None
+        cur = current.get(cap.url)
+        if outcome == "not_modified":
+            sha = cur[1] if cur else None
+        if outcome == "new_version":
+            if sha not in stored:
+                stored.add(sha)
+                blobs.append([sha, cap.media_type, len(cap.body), cap.body, cap.fetched_at])
+            if cur and cur[1] == sha:
+                outcome = "unchanged"
+            else:
+                if cur:
+                    closes.append((cur[0], cap.fetched_at))
+                versions.append([cap.fetch_id, cap.url, cap.source_id, sha, cap.media_type, cap.charset,
+                                 cap.fetched_at, None, cap.fetch_id])
+                current[cap.url] = (cap.fetch_id, sha)
+        error_kind = cap.error_kind or ("http" if cap.status else "unknown") if outcome == "error" else None
+        fetches.append([cap.fetch_id, cap.run_id, cap.source_id, cap.url, cap.requested_url, cap.fetched_at, cap.status,
+                        cap.etag, cap.last_modified, cap.content_type, cap.media_type, sha,
+                        len(cap.body) if cap.body is not None and not cap.not_modified else None,
+                        outcome, error_kind, cap.error, cap.depth, cap.referer, cap.elapsed_ms])
+        counts.add(cap.source_id, outcome, error_kind)
+    # a version opened and closed within this batch is closed before it is inserted
+    closed_here = {vid: ts for vid, ts in closes}
+    for row in versions:
+        row[7] = closed_here.pop(row[0], None)
+    for version_id, ts in closed_here.items():
+        con.execute("UPDATE versions SET valid_to = ?::TIMESTAMPTZ WHERE version_id = ?", [ts, version_id])
+    _insert(con, "blobs", BLOB_COLUMNS, blobs, TS)
+    _insert(con, "versions", VERSION_COLUMNS, versions, TS)
+    _insert(con, "fetches", FETCH_COLUMNS, fetches, TS)
+    return counts

@@ -29,16 +29,34 @@ def known_urls(db_path: str | Path, source_id: str) -> dict[str, Known]:
             SELECT v.url, v.sha256, f.etag, f.last_modified, v.media_type, v.charset
             FROM versions v
             LEFT JOIN (
-                SELECT url, etag, last_modified,
-                       row_number() OVER (PARTITION BY url ORDER BY fetched_at DESC) AS rn
+                SELECT url,
+                       arg_max(etag, fetched_at) FILTER (WHERE etag IS NOT NULL) AS etag,
+                       arg_max(last_modified, fetched_at) FILTER (WHERE last_modified IS NOT NULL) AS last_modified
                 FROM fetches
                 WHERE source_id = ? AND outcome IN ('new_version', 'unchanged', 'not_modified')
-            ) f ON f.url = v.url AND f.rn = 1
+                GROUP BY url
+            ) f ON f.url = v.url
             WHERE v.source_id = ? AND v.valid_to IS NULL
             """,
             [source_id, source_id],
         ).fetchall()
     return {r[0]: Known(*r[1:]) for r in rows}
+
+
+def stored_html(db_path: str | Path, source_id: str) -> dict[str, bytes]:
+    """Current HTML bodies of a source's URLs, by URL (what a 304 stands for)."""
+    if not Path(db_path).exists():
+        return {}
+    with connect(db_path) as con:
+        rows = con.execute(
+            """
+            SELECT v.url, b.data FROM versions v JOIN blobs b USING (sha256)
+            WHERE v.source_id = ? AND v.valid_to IS NULL
+              AND (v.media_type IS NULL OR v.media_type IN ('text/html', 'application/xhtml+xml'))
+            """,
+            [source_id],
+        ).fetchall()
+    return {url: bytes(data) for url, data in rows}
 
 
 def blob(db_path: str | Path, sha256: str) -> bytes | None:

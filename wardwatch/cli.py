@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sources(p)
     _add_db(p)
     _add_format(p)
+    p.add_argument("--no-prefect", action="store_true", help="run the stages directly, without a Prefect flow run")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="offline demo: crawl a bundled site twice and show what changed",

@@ -1,4 +1,4 @@
-"""Commands of the later stages (extract, changes, flags, ...), registered on the parser."""
+"""Commands of the later stages, registered on the parser."""
 
 from __future__ import annotations
 
@@ -6,5 +6,6 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the later stages' subcommands (none yet beyond the foundation)."""
-    return None
+    from wardwatch import cli, cli_extract
+
+    cli_extract.register(sub, cli._add_db, cli._add_format)

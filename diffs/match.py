@@ -1,0 +1,101 @@
+"""Matching facts across sites: normalized program names and comparable values (pure).
+
+Program names differ between an official page and a secondary summary ("北区親元近居助成事業" vs
+"親元近居助成"), so programs are matched on ``program_key`` with containment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from diffs.facts import fact_field, fact_value
+from diffs.jpdate import nfkc
+
+WARDS = (
+    "千代田区 中央区 港区 新宿区 文京区 台東区 墨田区 江東区 品川区 目黒区 大田区 世田谷区 渋谷区 中野区 "
+    "杉並区 豊島区 北区 荒川区 板橋区 練馬区 足立区 葛飾区 江戸川区"
+).split()
+_STRIP_WORDS = [
+    "東京都", *sorted(WARDS, key=len, reverse=True), "ひとり親家庭等", "ひとり親家庭", "ひとり親世帯",
+    "ひとり親", "母子家庭等", "母子家庭", "父子家庭", "母子・父子", "のご案内", "ご案内", "のお知らせ",
+    "について", "旧ページ", "事業", "制度",
+]
+_STRIP_RE = re.compile("|".join(re.escape(w) for w in _STRIP_WORDS))
+_PUNCT_RE = re.compile(r"[\s「」『』()（）【】\[\]〈〉《》・･、。,.:：/／\-‐－~〜～]|の")
+MIN_CONTAIN = 2  # a key shorter than this only matches an equal key
+
+
+def program_key(name: str | None) -> str:
+    """Normalized program name: NFKC, ward/metro names, ひとり親家庭, 事業/制度, brackets,
+    punctuation, spaces and の removed. ``None`` -> ""."""
+    if not name:
+        return ""
+    s = _STRIP_RE.sub("", nfkc(name))
+    return _PUNCT_RE.sub("", s)
+
+
+def programs_match(a: str | None, b: str | None) -> bool:
+    """Equal normalized keys, or one contains the other (both at least ``MIN_CONTAIN`` long)."""
+    ka, kb = program_key(a), program_key(b)
+    if ka == kb:
+        return True
+    if len(ka) < MIN_CONTAIN or len(kb) < MIN_CONTAIN:
+        return False
+    return ka in kb or kb in ka
+
+
+def qualifier_key(q: str | None) -> str:
+    return "".join(nfkc(q).split()) if q else ""
+
+
+def _norm(v: Any, kind: str | None) -> Any:
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, (int, float)):
+        return float(v)
+    if isinstance(v, dict):
+        return {k: _norm(x, kind) for k, x in sorted(v.items())}
+    if isinstance(v, (list, tuple)):
+        return [_norm(x, kind) for x in v]
+    s = "".join(nfkc(str(v)).split())
+    if kind in ("phone", "fax", "tel"):
+        if s.startswith("+81"):  # E.164 (the fact extractor's form) -> domestic digits
+            s = "0" + s[3:]
+        return re.sub(r"\D", "", s)
+    num = s.replace(",", "")
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", num):
+        return float(num)
+    return s
+
+
+def norm_value(value: Any, kind: str | None = None) -> str:
+    """Canonical string of a value for cross-site comparison (numbers as floats, phones as digits,
+    strings NFKC without spaces)."""
+    return json.dumps(_norm(value, kind), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def fact_norm(fact: Any) -> str:
+    """``norm_value`` of a fact's compared value (value plus max)."""
+    return norm_value(fact_value(fact), fact_field(fact, "kind"))
+
+
+def same_slot(a: Any, b: Any) -> bool:
+    """Same kind and qualifier, and matching program (fuzzy)."""
+    return (
+        fact_field(a, "kind") == fact_field(b, "kind")
+        and qualifier_key(fact_field(a, "qualifier")) == qualifier_key(fact_field(b, "qualifier"))
+        and programs_match(fact_field(a, "program"), fact_field(b, "program"))
+    )
+
+
+def evidence_of(fact: Any, source: str | None = None) -> dict[str, Any]:
+    """The evidence fields of one fact (for FlagFinding.evidence)."""
+    names = ("program", "kind", "qualifier", "value", "text", "start", "end", "page")
+    ev = {k: fact_field(fact, k) for k in names}
+    if fact_field(fact, "max") is not None:
+        ev["max"] = fact_field(fact, "max")
+    if source is not None:
+        ev["source"] = source
+    return ev

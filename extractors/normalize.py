@@ -1,0 +1,169 @@
+"""Character-level normalisation of Japanese text with an offset map back to the source.
+
+``normalize(text)`` applies NFKC (full-width digits/letters/punctuation -> ASCII, ideographic
+space -> " ", half-width katakana -> full-width, ㍻ -> 平成 ...) plus an explicit dash map:
+
+* 〜 (U+301C), ～ (U+FF5E) and ∼ (U+223C) always become ``~`` (a range marker);
+* ‐ ‑ ‒ – — ― − ー ｰ become ``-`` only when both neighbours are digits
+  (``03ー5984`` is a phone number, ``メートル`` keeps its long-vowel mark).
+
+Kanji numerals are *not* rewritten here: whether 一 is a number depends on the word it is in
+(一部, 一時金, 統一), which is decided with Sudachi in ``extractors.lineview``.
+
+Every result is a :class:`Mapped` text that knows, for each of its characters, which source
+characters produced it, so a span found in normalised text maps back to the exact source span.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+WAVE_DASHES = "\u301c\uff5e\u223c"
+DIGIT_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+_DIGIT_DASH_RE = re.compile(f"(?<=[0-9])[{DIGIT_DASHES}](?=[0-9])")
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A derived text plus, per character, the ``[start, end)`` of the source characters it came from.
+
+    ``starts``/``ends`` are None when the text is identical to its source (identity map).
+    """
+
+    text: str
+    starts: Sequence[int] | None
+    ends: Sequence[int] | None
+    source_len: int
+
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """Map the span ``text[start:end]`` to the smallest source span that produced it."""
+        if self.starts is None or self.ends is None:
+            return start, end
+        if end <= start:
+            pos = self.starts[start] if start < len(self.text) else self.source_len
+            return pos, pos
+        return self.starts[start], self.ends[end - 1]
+
+
+@lru_cache(maxsize=1)
+def _special_re() -> re.Pattern[str]:
+    """Characters NFKC changes, plus combining marks that must be folded with their base.
+
+    Built lazily on first use (a scan of the BMP takes ~50 ms), never at import time.
+    """
+    changed: list[str] = []
+    marks: list[str] = []
+    for cp in range(0x80, 0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if unicodedata.combining(c) or cp in (0xFF9E, 0xFF9F):
+            marks.append(c)
+        elif unicodedata.normalize("NFKC", c) != c or c in WAVE_DASHES:
+            changed.append(c)
+    mark_class = _char_class(marks)
+    changed_class = _char_class(changed)
+    # a base character followed by combining marks is normalised as one group (ｶﾞ -> ガ)
+    return re.compile(f"[^{mark_class}][{mark_class}]+|[{changed_class}]|[\U00010000-{chr(sys.maxunicode)}]")
+
+
+def _char_class(chars: list[str]) -> str:
+    """A regex character class body for ``chars``, compressed into ranges."""
+    out: list[str] = []
+    cps = sorted(ord(c) for c in chars)
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        out.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "".join(out)
+
+
+def _normalize_group(group: str) -> str:
+    if group in WAVE_DASHES:
+        return "~"
+    return unicodedata.normalize("NFKC", group)
+
+
+def normalize(text: str) -> Mapped:
+    """NFKC + dash map, with an offset map back to ``text``."""
+    if text.isascii():
+        return Mapped(text, None, None, len(text))
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    changed = False
+    for m in _special_re().finditer(text):
+        a, b = m.span()
+        group = m.group()
+        new = _normalize_group(group)
+        if new == group:
+            continue
+        changed = True
+        if pos < a:
+            pieces.append(text[pos:a])
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
+        pieces.append(new)
+        starts.extend([a] * len(new))
+        ends.extend([b] * len(new))
+        pos = b
+    if not changed:
+        out = text
+    else:
+        if pos < len(text):
+            pieces.append(text[pos:])
+            starts.extend(range(pos, len(text)))
+            ends.extend(range(pos + 1, len(text) + 1))
+        out = "".join(pieces)
+    if any(c in out for c in DIGIT_DASHES):
+        out2 = _DIGIT_DASH_RE.sub("-", out)  # 1:1 replacement: offsets unchanged
+        if out2 != out:
+            out = out2
+            changed = True
+    if not changed:
+        return Mapped(text, None, None, len(text))
+    if not starts:  # only the 1:1 dash replacement happened
+        starts = list(range(len(text)))
+        ends = list(range(1, len(text) + 1))
+    return Mapped(out, starts, ends, len(text))
+
+
+def replace_spans(base: Mapped, edits: list[tuple[int, int, str]]) -> Mapped:
+    """Rewrite non-overlapping ``(start, end, new_text)`` spans of ``base.text``.
+
+    The result maps to ``base``'s source: every character of a replacement maps to the
+    whole source span of the characters it replaced.
+    """
+    if not edits:
+        return base
+    n = len(base.text)
+    b_starts = base.starts if base.starts is not None else range(n)
+    b_ends = base.ends if base.ends is not None else range(1, n + 1)
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for a, b, new in sorted(edits):
+        if a < pos or b <= a:
+            raise ValueError(f"overlapping or empty edit at {a}:{b}")
+        pieces.append(base.text[pos:a])
+        starts.extend(b_starts[pos:a])
+        ends.extend(b_ends[pos:a])
+        pieces.append(new)
+        starts.extend([b_starts[a]] * len(new))
+        ends.extend([b_ends[b - 1]] * len(new))
+        pos = b
+    pieces.append(base.text[pos:])
+    starts.extend(b_starts[pos:])
+    ends.extend(b_ends[pos:])
+    return Mapped("".join(pieces), starts, ends, base.source_len)

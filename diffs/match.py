@@ -81,11 +81,21 @@ def fact_norm(fact: Any) -> str:
     return norm_value(fact_value(fact), fact_field(fact, "kind"))
 
 
+# A bare amount often takes its periodicity from a heading ("支給手当月額" over "重度:51,500円"):
+# an unqualified fact may fill a 月額/年額 slot, never a 上限/下限/加算 one.
+PERIODIC_QUALIFIERS = {"月額", "年額"}
+
+
+def qualifiers_compatible(a: str | None, b: str | None) -> bool:
+    qa, qb = qualifier_key(a), qualifier_key(b)
+    return qa == qb or (not qa and qb in PERIODIC_QUALIFIERS) or (not qb and qa in PERIODIC_QUALIFIERS)
+
+
 def same_slot(a: Any, b: Any) -> bool:
-    """Same kind and qualifier, and matching program (fuzzy)."""
+    """Same kind, compatible qualifiers, and matching program (fuzzy)."""
     return (
         fact_field(a, "kind") == fact_field(b, "kind")
-        and qualifier_key(fact_field(a, "qualifier")) == qualifier_key(fact_field(b, "qualifier"))
+        and qualifiers_compatible(fact_field(a, "qualifier"), fact_field(b, "qualifier"))
         and programs_match(fact_field(a, "program"), fact_field(b, "program"))
     )
 

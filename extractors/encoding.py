@@ -26,7 +26,7 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs
 _META_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{2,40})""", re.I)
 _TRUST = 0.85  # declared charset accepted at or above this plausibility score
 _MIN_SCORE = 0.5  # below this no candidate counts as a clean decode
-_SAMPLE = 4000  # non-ASCII characters scored at most
+_SAMPLE = 2000  # non-ASCII characters scored at most
 _NONASCII = re.compile(r"[^\t\n\r\f\x20-\x7e]")
 
 

@@ -123,17 +123,19 @@ def _drop_noise(root: etree._Element, chrome: bool) -> None:
         parent.remove(el)
 
 
-def _content_root(text: str, doc: etree._Element | None) -> tuple[etree._Element | None, bool]:
-    """Pick the main-content element; the flag says "fell back to body" (drop chrome too)."""
+def _marked_root(text: str) -> etree._Element | None:
+    """The region between the CMS comments 本文ここから / 本文ここまで, if it holds text."""
     start = _START.search(text)
-    if start:
-        end = _END.search(text, start.end())
-        if end:
-            frag = _parse(f"<html><body><div>{text[start.end():end.start()]}</div></body></html>")
-            if frag is not None and frag.find("body") is not None:
-                return frag.find("body"), False
-    if doc is None:
-        return None, False
+    end = _END.search(text, start.end()) if start else None
+    if not end:
+        return None
+    frag = _parse(f"<html><body><div>{text[start.end():end.start()]}</div></body></html>")
+    body = frag.find("body") if frag is not None else None
+    return body if body is not None and clean_text(body.text_content()) else None
+
+
+def _content_root(doc: etree._Element) -> tuple[etree._Element, bool]:
+    """Pick the main-content element; the flag says "fell back to body" (drop chrome too)."""
     for xp in _ROOT_XPATHS:
         found = doc.xpath(xp)
         if found and clean_text(found[0].text_content()):
@@ -250,13 +252,13 @@ def extract_html(body: bytes, charset: str | None = None, url: str | None = None
     text, _enc = decode_html(body, charset)
     m = _TITLE.search(text)
     title = clean_text(htmllib.unescape(m.group(1))) if m else None
-    doc = None if _START.search(text) and _END.search(text) else _parse(text)
-    root, fallback = _content_root(text, doc)
-    if root is None and doc is None:
-        root, fallback = _content_root("", _parse(text))
+    root, fallback = _marked_root(text), False
     if root is None:
-        return Document(text="", blocks=(), media_type="text/html", title=title or None,
-                        warnings=("empty document",))
+        doc = _parse(text)
+        if doc is None:
+            return Document(text="", blocks=(), media_type="text/html", title=title or None,
+                            warnings=("empty document",))
+        root, fallback = _content_root(doc)
     _drop_noise(root, chrome=fallback)
     walker = _Walker(title=title or None)
     walker.walk(root)

@@ -16,7 +16,8 @@ from multiprocessing import get_context
 from statistics import median
 
 from extractors.model import Document, ExtractionError
-from extractors.pdf_layout import Box, Char, build_boxes, build_lines, dedupe, order_boxes
+from extractors.pdf_layout import Box, Char, build_boxes, build_lines, dedupe
+from extractors.pdf_order import order_boxes
 from extractors.textutil import clean_text, names_program
 
 POOL_MIN_PAGES = 24  # below this a process pool costs more than it saves

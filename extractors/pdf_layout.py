@@ -1,8 +1,7 @@
-"""Reading order for one PDF page: chars -> lines -> paragraph boxes -> ordered boxes.
+"""Layout of one PDF page: chars -> lines (cut at column gutters) -> paragraph boxes.
 
-Coordinates are top-down (``top`` < ``bottom``), in PDF points. Columns are never
-interleaved: boxes are ordered by a recursive XY-cut that prefers vertical gutters and
-merges horizontal bands that share a gutter (a title band above two columns does not).
+Coordinates are top-down (``top`` < ``bottom``), in PDF points. Horizontal text and
+vertical writing (tategaki) are both handled; ``pdf_order`` puts the boxes in reading order.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ SPLIT_EM = 1.5  # a gap wider than this (in em) ends a line fragment if it is a 
 HARD_SPLIT_EM = 15.0  # a gap wider than this always ends a line fragment
 SPACE_EM = 0.5  # a gap wider than this inside a fragment becomes one space (0.25 em 和欧間 is not)
 SPACE_EM_ASCII = 0.18  # between two half-width chars a word space is ~0.25 em
-MAX_DEPTH = 60
 
 
 class Char:
@@ -169,27 +167,56 @@ def _vertical_runs(chars: list[Char]) -> tuple[list[Line], list[Char]]:
 Rect = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 
-def _gutter(rows: list[list[Char]], idx: int, lo: float, hi: float, em: float, obstacles: list[Rect]) -> bool:
-    """Is the gap [lo, hi] in rows[idx] part of a tall empty strip (a column gutter)?
+def _spans(row: list[Char], em: float) -> list[tuple[float, float]]:
+    """Horizontal extents of a row's text, merging chars closer than one em."""
+    out = [(row[0].x0, row[0].x1)]
+    for c in row[1:]:
+        if c.x0 - out[-1][1] <= em:
+            out[-1] = (out[-1][0], max(out[-1][1], c.x1))
+        else:
+            out.append((c.x0, c.x1))
+    return out
 
-    A tab-like gap ("問 保健福祉センター    ☎ 9-3050") is crossed by the lines (or the
-    tables) around it; a gutter stays empty while text runs beside it.
+
+def _gutter(rows: list[list[Char]], spans: list[list[tuple[float, float]]], idx: int,
+            lo: float, hi: float, em: float, obstacles: list[Rect]) -> bool:
+    """Does the gap [lo, hi] in rows[idx] contain a column gutter?
+
+    A gutter is a strip (at least 0.8 em wide) that the rows around stay out of while
+    their text ends just left of it and starts just right of it. A tab-like gap
+    ("問 保健福祉センター    ☎ 9-3050") is crossed by nearby lines or tables instead.
     """
     base = rows[idx][0].base
-    lo, hi = lo + 0.2 * em, hi - 0.2 * em
-    near_lo, near_hi = lo - 8 * em, hi + 8 * em
-    crossed = beside = 0
-    for r in rows[max(0, idx - 40): idx + 41]:
-        if r is rows[idx] or abs(r[0].base - base) > 12 * em:
+    width = int(hi - lo) + 1
+    cover = [0] * width
+    near: list[tuple[float, float]] = []
+    count = 0
+    for r, sp in zip(rows[max(0, idx - 40): idx + 41], spans[max(0, idx - 40): idx + 41]):
+        if r is rows[idx] or abs(r[0].base - base) > 12 * em or not any(a < hi + 8 * em and b > lo - 8 * em for a, b in sp):
             continue
-        if any(c.x0 < hi and c.x1 > lo for c in r):
-            crossed += 1
-        elif any(c.x0 < near_hi and c.x1 > near_lo for c in r):
-            beside += 1
+        count += 1
+        near += sp
+        for a, b in sp:
+            for x in range(max(0, int(a - lo)), min(width, int(b - lo) + 1)):
+                cover[x] += 1
     for x0, top, x1, bottom in obstacles:
-        if x0 < hi and x1 > lo and top - 12 * em < base < bottom + 12 * em:
-            crossed += 3
-    return beside >= 3 and crossed <= 0.2 * (crossed + beside)
+        if top - 12 * em < base < bottom + 12 * em and x0 < hi and x1 > lo:
+            count += 3
+            for x in range(max(0, int(x0 - lo)), min(width, int(x1 - lo) + 1)):
+                cover[x] += 3
+    limit, need, start = 0.2 * count, max(1, int(0.8 * em)), None
+    for x, n in enumerate(cover + [count + 1]):
+        if n <= limit:
+            start = x if start is None else start
+            continue
+        if start is not None and x - start >= need:
+            a, b = lo + start, lo + x
+            left = any(a - 2 * em <= end <= a + 0.5 * em for _, end in near)
+            right = any(b - 0.5 * em <= beg <= b + 2 * em for beg, _ in near)
+            if left and right:
+                return True
+        start = None
+    return False
 
 
 def build_lines(chars: list[Char], vertical: bool = True, obstacles: list[Rect] | None = None) -> list[Line]:
@@ -198,12 +225,14 @@ def build_lines(chars: list[Char], vertical: bool = True, obstacles: list[Rect] 
     if vertical:
         lines, chars = _vertical_runs(chars)
     rows = _rows(chars)
+    ems = [_row_em(row) for row in rows]
+    spans = [_spans(row, em) for row, em in zip(rows, ems)]
     for idx, row in enumerate(rows):
-        start, em = 0, _row_em(row)
+        start, em = 0, ems[idx]
         for i in range(1, len(row) + 1):
             gap = row[i].x0 - row[i - 1].x1 if i < len(row) else 0.0
             cut = i == len(row) or gap > HARD_SPLIT_EM * em or (
-                gap > SPLIT_EM * em and _gutter(rows, idx, row[i - 1].x1, row[i].x0, em, obstacles or []))
+                gap > SPLIT_EM * em and _gutter(rows, spans, idx, row[i - 1].x1, row[i].x0, em, obstacles or []))
             if cut:
                 frag = [c for c in row[start:i] if not c.ch.isspace()]
                 if frag:
@@ -258,93 +287,3 @@ def build_boxes(lines: list[Line]) -> list[Box]:
             open_boxes.append(target)
         target.add(ln)
     return done + open_boxes
-
-
-def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
-    """Empty intervals (wider than min_gap) between the union of 1-D spans."""
-    out = []
-    spans = sorted(spans)
-    reach = spans[0][1]
-    for lo, hi in spans[1:]:
-        if lo - reach > min_gap:
-            out.append((reach, lo))
-        reach = max(reach, hi)
-    return out
-
-
-def _y_span(b: Box) -> tuple[float, float]:
-    shrink = 0.15 * (b.bottom - b.top) if b.rows is None and len(b.lines) == 1 else 0.0
-    return b.top + shrink, b.bottom - shrink
-
-
-def _split(boxes: list[Box], cuts: list[tuple[float, float]], key) -> list[list[Box]]:
-    groups: list[list[Box]] = [[] for _ in range(len(cuts) + 1)]
-    for b in boxes:
-        lo = key(b)
-        idx = sum(1 for c in cuts if lo >= c[1] - 1e-6)
-        groups[idx].append(b)
-    return [g for g in groups if g]
-
-
-def _free(boxes: list[Box], lo: float, hi: float, min_gap: float) -> list[tuple[float, float]]:
-    """Horizontal free intervals of a band within the region [lo, hi] (margins included)."""
-    return _gaps([(lo - 2 * min_gap, lo - min_gap - 1)] + [(b.x0, b.x1) for b in boxes] + [(hi + min_gap + 1, hi + 2 * min_gap)], min_gap)
-
-
-def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    return [(max(p[0], q[0]), min(p[1], q[1])) for p in a for q in b if min(p[1], q[1]) > max(p[0], q[0])]
-
-
-def _merge_bands(bands: list[list[Box]], lo: float, hi: float, min_gap: float) -> list[list[Box]]:
-    """Join consecutive bands that share an interior gutter (so columns stay whole).
-
-    The gutter must be free over at least half the region's height: a true column
-    gutter, not the gap between two short items that happen to sit on one line.
-    """
-    frees = [_free(band, lo, hi, min_gap) for band in bands]
-    heights = [max(b.bottom for b in band) - min(b.top for b in band) for band in bands]
-    total = sum(heights) or 1.0
-
-    def tall(gap: tuple[float, float]) -> bool:
-        covered = sum(h for f, h in zip(frees, heights) if any(min(g[1], gap[1]) - max(g[0], gap[0]) >= min(min_gap, gap[1] - gap[0]) for g in f))
-        return covered >= 0.5 * total
-
-    out: list[list[Box]] = []
-    free: list[tuple[float, float]] = []
-    for band, band_free in zip(bands, frees):
-        if out:
-            merged = out[-1] + band
-            x0, x1 = min(b.x0 for b in merged), max(b.x1 for b in merged)
-            inner = [g for g in _intersect(free, band_free) if g[1] - g[0] > min_gap and g[0] > x0 and g[1] < x1]
-            inner = [g for g in inner if tall(g)]
-            if inner:
-                out[-1], free = merged, inner
-                continue
-        out.append(list(band))
-        free = band_free
-    return out
-
-
-def order_boxes(boxes: list[Box], depth: int = 0) -> list[Box]:
-    """Reading order: columns left to right, bands top to bottom, recursively."""
-    if len(boxes) <= 1 or depth > MAX_DEPTH:
-        return sorted(boxes, key=lambda b: (b.top, b.x0))
-    min_gap = 0.5 * median(b.em or 8.0 for b in boxes)
-    if all(b.vertical for b in boxes):  # tategaki: tiers top to bottom, columns right to left
-        rows = _gaps([(b.top, b.bottom) for b in boxes], 0.0)
-        if rows:
-            return [b for g in _split(boxes, rows, lambda b: b.top) for b in order_boxes(g, depth + 1)]
-        cols = _gaps([(b.x0, b.x1) for b in boxes], min_gap)
-        groups = _split(boxes, cols, lambda b: b.x0)[::-1] if cols else [sorted(boxes, key=lambda b: -b.x1)]
-        return [b for g in groups for b in (order_boxes(g, depth + 1) if len(groups) > 1 else g)]
-    cols = _gaps([(b.x0, b.x1) for b in boxes], min_gap)
-    if cols:
-        return [b for g in _split(boxes, cols, lambda b: b.x0) for b in order_boxes(g, depth + 1)]
-    rows = _gaps([_y_span(b) for b in boxes], 0.0)
-    if rows:
-        bands = _split(boxes, rows, lambda b: _y_span(b)[0])
-        lo, hi = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
-        bands = _merge_bands(bands, lo, hi, min_gap)
-        if len(bands) > 1:
-            return [b for g in bands for b in order_boxes(g, depth + 1)]
-    return sorted(boxes, key=lambda b: (b.top, b.x0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WIDE = r"\u2E80-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF"
 # A source line break between two Japanese characters is layout, not a space.
@@ -26,6 +27,7 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=4096)
 def names_program(heading: str) -> bool:
     """Does a (sub)heading name a program rather than a generic section like 対象者/お問い合わせ?"""
     h = heading.strip()

@@ -193,3 +193,14 @@ def test_stale_reference_with_the_real_fact_extractor():
     fresh_doc = Document.from_blocks([(t, {"kind": "para"}) for t in fresh.split("\n")], "text/html")
     fresh_facts = [f.to_json() for f in extract_facts(fresh_doc)]
     assert stale_reference(fresh_facts, date(2026, 11, 1), text=fresh_doc.text) == []
+
+
+def test_unqualified_secondary_amount_fills_a_monthly_slot_but_not_a_cap():
+    from diffs.flags import secondary_contradicts_official
+
+    official = [{"kind": "amount", "value": 56800, "qualifier": "月額", "program": "特別児童扶養手当", "text": "月額56,800円"}]
+    secondary = [{"kind": "amount", "value": 51500, "qualifier": None, "program": "特別児童扶養手当", "text": "51,500円"}]
+    (finding,) = secondary_contradicts_official(official, secondary, official_source="o", secondary_source="s")
+    assert finding.evidence["secondary"]["value"] == 51500
+    capped = [{**official[0], "qualifier": "上限"}]
+    assert secondary_contradicts_official(capped, secondary, official_source="o", secondary_source="s") == []

@@ -212,3 +212,14 @@ def test_extraction_is_fast(shared: Path) -> None:
         extract_html(body)
     per_page = (time.perf_counter() - start) / 5
     assert per_page < 0.05, f"{per_page * 1000:.1f} ms for a {len(body) // 1024} KB page"
+
+
+def test_empty_marker_region_falls_back_to_main() -> None:
+    html = "<html><body><!-- 本文ここから --><!-- 本文ここまで --><nav>メニュー</nav><main><p>月額13,500円</p></main></body></html>"
+    assert extract_html(html.encode()).text == "月額13,500円"
+
+
+def test_deeply_nested_markup_is_not_truncated() -> None:
+    deep = "<strong><span>" * 400 + "深い" + "</span></strong>" * 400
+    html = f"<html><body><main><p>{deep}</p><p>電話 03-5984-1319</p></main></body></html>"
+    assert extract_html(html.encode()).text == "深い\n電話 03-5984-1319"

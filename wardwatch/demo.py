@@ -43,6 +43,18 @@ schedule = "15 6 * * *"
 delay_seconds = 0
 
 [[source]]
+id = "demo-matome-nerima"
+municipality = "練馬区"
+code = "131202"
+kind = "secondary"
+start_urls = ["{base}/press/nerima-matome.html"]
+allowed_domains = ["127.0.0.1"]
+follow = []
+max_depth = 0
+schedule = "0 9 * * 1"
+delay_seconds = 0
+
+[[source]]
 id = "demo-mamamoi-kita"
 municipality = "北区"
 code = "131172"
@@ -78,7 +90,8 @@ def _prepare_db(db_path: Path) -> None:
 
 def run_demo(db_path: Path, fmt: str = "table") -> int:
     from wardwatch.cli import Failed
-    from wardwatch.demo_changes import describe_changes
+    from wardwatch.stages import diff_stage, extract_stage
+    from warehouse.analyst import changes, flags
 
     db_path = Path(db_path)
     _prepare_db(db_path)
@@ -93,21 +106,48 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
         for label, version in (("first crawl", "v1"), ("second crawl, after the site was revised", "v2")):
             site.root = root / version
             result = crawl_subprocess(registry, db_path, timeout=300)
-            results.append(result)
-            say(f"{label}: run {result['run_id']} {result['status']} — " + ", ".join(
-                f"{s['source_id']}: {s['fetched']} fetched, {s['new_versions']} new, {s['not_modified']} not modified"
-                for s in result["sources"]))
             if result["status"] == "failed":
                 raise Failed(f"demo crawl failed: {result['sources'][0]['reason']}")
-    changes = describe_changes(db_path, results[-1]["run_id"])
+            result["extract"] = extract_stage(db_path)
+            result["diff"] = diff_stage(db_path)
+            results.append(result)
+            say(f"{label}: run {result['run_id']}: " + ", ".join(
+                f"{s['source_id']} {s['fetched']} fetched/{s['new_versions']} new/{s['not_modified']} not modified"
+                for s in result["sources"]) + f"; {result['extract']['facts']} facts extracted")
+    fact_changes = changes(db_path, results[-1]["run_id"])
+    open_flags = [f for f in flags(db_path, open_only=True) if f["rule"] != "broken_link"]
     if fmt == "json":
-        print(json.dumps({"runs": results, "changes": changes}, ensure_ascii=False, indent=2))
-    else:
-        print()
-        print("What changed between the two crawls:")
-        for c in changes:
-            print(f"- {c['url']}  ({c['source_id']})")
-            for line in c["diff"]:
-                print(f"    {line}")
-        print(f"\nwarehouse: {db_path}  (try: wardwatch query --db {db_path} \"SELECT * FROM versions\")")
+        print(json.dumps({"runs": results, "changes": fact_changes, "flags": open_flags}, ensure_ascii=False, indent=2,
+                         default=str))
+        return 0
+    print("\nFacts that changed in the second crawl:")
+    for c in fact_changes:
+        print(f"  {_ward(c['url'])} {c['program']}: {c['kind']}"
+              f"{' (' + c['qualifier'] + ')' if c['qualifier'] else ''} {c['before_text']} → {c['after_text']}"
+              f" ({c['detected_at'][:10]})")
+    print("\nOpen flags (outdated program data):")
+    for f in open_flags:
+        print(f"  [{f['severity']}] {f['rule']}: {f['program'] or '-'} — {_evidence_line(f)}")
+    print(f"\nwarehouse: {db_path}\n  try: wardwatch changes --db {db_path}\n       wardwatch flags --open --db {db_path}"
+          f"\n       wardwatch query --db {db_path} \"SELECT * FROM current_facts WHERE kind = 'amount'\"")
     return 0
+
+
+def _ward(url: str) -> str:
+    return "練馬区" if "/nerima/" in url else ("北区" if "/kita/" in url else "")
+
+
+def _evidence_line(flag: dict) -> str:
+    ev = flag["evidence"] or {}
+    if flag["rule"] == "secondary_outdated":
+        ch, sec = ev.get("official_change", {}), ev.get("secondary", {})
+        return f"{flag['url']} still says {sec.get('text')} (official: {ch.get('before_text')} → {ch.get('after_text')})"
+    if flag["rule"] == "secondary_contradicts_official":
+        official = ", ".join(o.get("text") or "" for o in ev.get("official", []))
+        return f"{flag['url']} says {ev.get('secondary', {}).get('text')}, official pages say {official}"
+    if flag["rule"] == "fact_changed":
+        return f"{ev.get('before_text')} → {ev.get('after_text')} on {flag['url']}"
+    if flag["rule"] == "stale_reference":
+        return (f"{flag['url']} — newest date it states is {ev.get('text')} "
+                f"({ev.get('age')} fiscal year(s) before FY{ev.get('current_fiscal_year')})")
+    return f"{flag['url']}"

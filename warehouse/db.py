@@ -41,7 +41,8 @@ def _is_lock_error(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def connect(db_path: str | Path, *, read_only: bool = False, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(db_path: str | Path, *, read_only: bool = False, timeout: float | None = None,
+            config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse for a short unit of work, waiting while another process holds it."""
     db_path = Path(db_path)
     if read_only and not db_path.exists():
@@ -55,7 +56,7 @@ def connect(db_path: str | Path, *, read_only: bool = False, timeout: float | No
     delay = 0.02
     while True:
         try:
-            con = duckdb.connect(str(db_path), read_only=read_only)
+            con = duckdb.connect(str(db_path), read_only=read_only, config=config or {})
             break
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):

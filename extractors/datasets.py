@@ -1,0 +1,290 @@
+"""Structured program datasets (secondary sources): bytes -> records -> fact dicts. Pure, no I/O.
+
+Two input formats (see docs/datasets.md):
+
+* ``civichat`` — Civichat / CPSV-J style JSON: ``{"systemsData": [record, ...]}`` or a bare list of
+  records whose keys are the 行政サービス・制度 (GIF) names (タイトル（制度名）, 支援内容, 対象者,
+  お問い合わせ先, 詳細参照先 ...; an ``ad:`` prefix is accepted).
+* ``csv`` — one fact per row, header ``municipality,program,kind,qualifier,value,text,url``
+  (:mod:`extractors.datasets_csv`).
+
+:func:`parse_dataset` validates every record and returns the facts together with every row-level
+:class:`Problem`; a caller must not load anything when ``problems`` is non-empty. Facts inside
+free-text cells come from the page extractor (:func:`extractors.facts.extract_facts`), so a
+dataset's amounts, phones (E.164), ages and dates are normalised exactly like the official pages'.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+FORMATS = ("civichat", "csv")
+
+ID_KEYS = ("サービスID", "PSID", "URI", "制度管理番号", "制度番号")
+TITLE_KEYS = ("タイトル（制度名）", "制度名")
+PREF_KEYS = ("都道府県",)
+MUNI_KEYS = ("市町村", "対象地域", "地域")
+ORG_KEYS = ("制度所管組織",)
+
+# Civichat key (normalised: no "ad:", "•" and "/" written "・") -> GIF 制度 name. Facts are extracted
+# from these cells only; ids, titles, tags and classification columns never yield facts.
+FACT_FIELDS = {
+    "概要": "概要", "制度概要": "概要", "支援内容": "内容", "内容": "内容", "留意事項": "公募備考",
+    "対象者": "対象者", "条件": "対象者条件", "対象者条件": "対象者条件", "収入条件": "収入条件",
+    "家族構成条件": "家族構成条件", "用途・対象物": "用途・対象物",
+    "給付上限額": "給付上限額", "借入限度額": "借入限度額", "最大金利": "最大金利", "最大補助率": "最大補助率",
+    "償還期限": "償還期限", "費用": "費用",
+    "利用・申請方法": "申請届出方法", "申請届出方法": "申請届出方法", "手続き等": "申請届出方法",
+    "申請窓口": "実施組織・支援機関", "必要なもの": "手続書類", "手続書類": "手続書類",
+    "受付可能日時（受付日）": "募集時期", "受付可能日時（受付時間）": "募集時期", "募集時期": "募集時期",
+    "受付開始日": "公募開始日", "公募開始日": "公募開始日", "受付終了日": "公募終了日", "公募終了日": "公募終了日",
+    "公開日": "公開開始日", "公開開始日": "公開開始日", "公開日程": "公開開始日",
+    "公開終了日": "公開終了日", "申請期限（公開終了日）": "公開終了日", "最終更新日": "最終更新日",
+    "詳細参照先": "詳細参照先", "詳細URL": "詳細URL", "申請可能URL": "詳細URL", "必要書類のURL": "添付ファイル名",
+    "お問い合わせ先": "お問い合わせ先（連絡先）", "お問い合わせ一覧": "お問い合わせ一覧",
+}
+DATE_FIELDS = frozenset({"受付開始日", "受付終了日", "公募開始日", "公募終了日", "公開日", "公開開始日", "公開日程",
+                         "公開終了日", "申請期限（公開終了日）", "最終更新日"})
+URL_FIELDS = frozenset({"詳細参照先", "詳細URL", "申請可能URL", "必要書類のURL"})
+AMOUNT_FIELDS = frozenset({"給付上限額", "借入限度額", "費用"})
+
+URL_RE = re.compile(r"https?://[^\s<>\"]+")
+_PHONE_LIKE = re.compile(r"(?<!\d)0\d{1,4}[-‐－(（]\d{1,4}[-‐－)）]\d{3,4}(?!\d)")
+_PREF = r"(?:東京都|北海道|京都府|大阪府|[^\s都道府県]{2,3}県)"
+PREF_RE = re.compile(_PREF)
+MUNI_RE = re.compile(rf"全国|{_PREF}|{_PREF}?[^\s、。，,「」（）()]{{1,6}}?[市区町村](?:[^\s、。，,「」（）()]{{1,5}}区)?")
+_DATE_WORDS = ("随時", "通年", "未定", "常時", "毎年", "なし", "-")
+_LINE_SPLIT = re.compile(r"\r?\n|\\n")  # one Civichat version writes newlines as a literal backslash-n
+_HEADER_QUALIFIER = re.compile(r"月額|年額")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with one row (``row`` None: with the whole file)."""
+
+    row: int | None
+    record_id: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = "file" if self.row is None else f"row {self.row}" + (f" (id={self.record_id})" if self.record_id else "")
+        return f"{where}: field '{self.field}': {self.message}" if self.field else f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "text": str(self)}
+
+
+@dataclass
+class Parsed:
+    format: str
+    records: int = 0
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    municipality: str | None = None  # the municipality the data itself names, if any
+
+    @property
+    def malformed_rows(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+def parse_dataset(data: bytes, fmt: str | None = None, *, municipality: str | None = None) -> Parsed:
+    """Validate and parse a whole dataset; ``municipality`` is the default for records naming none."""
+    fmt = fmt or detect_format(data)
+    if fmt is None:
+        return Parsed("unknown", problems=[Problem(None, None, None,
+                      "cannot tell the format (neither Civichat JSON nor a CSV with a program,kind header); use --format-in")])
+    if fmt == "csv":
+        from extractors.datasets_csv import parse_csv
+
+        return parse_csv(data, municipality)
+    if fmt == "civichat":
+        return parse_civichat(data, municipality)
+    raise ValueError(f"unknown dataset format {fmt!r}")
+
+
+def detect_format(data: bytes) -> str | None:
+    head = data.removeprefix(codecs.BOM_UTF8).lstrip()
+    if head[:1] in (b"{", b"["):
+        return "civichat"
+    first = head.split(b"\n", 1)[0]
+    for enc in ("utf-8", "cp932"):
+        try:
+            names = {c.strip().strip('"').lower() for c in first.decode(enc).split(",")}
+        except UnicodeDecodeError:
+            continue
+        if {"program", "kind"} <= names:
+            return "csv"
+    return None
+
+
+# ---------- Civichat / CPSV-J JSON ----------
+
+def parse_civichat(data: bytes, municipality: str | None = None) -> Parsed:
+    out = Parsed("civichat")
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        out.problems.append(Problem(None, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+        return out
+    except json.JSONDecodeError as exc:
+        out.problems.append(Problem(None, None, None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"))
+        return out
+    records = doc.get("systemsData") if isinstance(doc, dict) else doc
+    if not isinstance(records, list) or not records:
+        out.problems.append(Problem(None, None, None, "no records: expected {\"systemsData\": [...]} or a list of records"))
+        return out
+    out.records = len(records)
+    normalised = [{_norm_key(k): (k, v) for k, v in r.items()} if isinstance(r, dict) else None for r in records]
+    if not any(r and any(k in r for k in TITLE_KEYS) for r in normalised):
+        out.problems.append(Problem(None, None, None, f"not a program dataset: no record has a program name ({' or '.join(TITLE_KEYS)})"))
+        return out
+    out.municipality = _data_municipality(normalised)
+    seen: dict[str, int] = {}
+    for row, rec in enumerate(normalised, start=1):
+        if rec is None:
+            out.problems.append(Problem(row, None, None, "is not an object"))
+            continue
+        rid = _first(rec, ID_KEYS)
+        if rid is not None and rid in seen:
+            out.problems.append(Problem(row, rid, None, f"duplicate record id (also row {seen[rid]})"))
+        seen.setdefault(rid or "", row)
+        problems = _check_record(row, rid, rec)
+        out.problems += problems
+        if problems:
+            continue
+        title = _first(rec, TITLE_KEYS)
+        where = _first(rec, MUNI_KEYS) or _first(rec, PREF_KEYS) or municipality or out.municipality
+        for key, (orig_key, value) in rec.items():
+            if key in FACT_FIELDS and value not in (None, ""):
+                for f in cell_facts(str(value), title, number_as_amount=key in AMOUNT_FIELDS):
+                    out.facts.append({"record_id": rid, "municipality": where, "program": title, "field": orig_key, **f})
+    return out
+
+
+def _check_record(row: int, rid: str | None, rec: dict[str, tuple[str, Any]]) -> list[Problem]:
+    found: list[tuple[str, str]] = []  # (original key, message)
+    if rid is None:
+        found.append(("/".join(ID_KEYS[:2]), "missing: every record needs an id"))
+    title = _first(rec, TITLE_KEYS)
+    title_key = next((rec[k][0] for k in TITLE_KEYS if k in rec), TITLE_KEYS[0])
+    if title is None:
+        found.append((title_key, "missing: every record needs a program name"))
+    else:
+        bad = _title_problem(title)
+        if bad:
+            found.append((title_key, f"{_show(title)} {bad}"))
+    for key, (orig_key, value) in rec.items():
+        if value is None or value == "":
+            continue
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            found.append((orig_key, f"is {type(value).__name__}, expected text"))
+            continue
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        bad = None
+        if key in PREF_KEYS and not PREF_RE.fullmatch(text):
+            bad = "is not a prefecture name"
+        elif key in MUNI_KEYS and not MUNI_RE.fullmatch(text):
+            bad = "is not a municipality name"
+        elif key in DATE_FIELDS:
+            bad = _date_problem(text)
+        elif key in URL_FIELDS and not URL_RE.search(text):
+            bad = "is not a URL" + (" (looks like a contact)" if _PHONE_LIKE.search(text) else "")
+        elif key in AMOUNT_FIELDS and not re.search(r"\d", text):
+            bad = "is not an amount"
+        if bad:
+            found.append((orig_key, f"{_show(value)} {bad}"))
+    shifted = " — columns look shifted" if len(found) >= 2 else ""
+    return [Problem(row, rid, key, msg + shifted) for key, msg in found]
+
+
+def _title_problem(title: str) -> str | None:
+    if URL_RE.search(title):
+        return "is a URL, not a program name"
+    if "\n" in title.strip():
+        return "is several lines, not a program name"
+    if title.rstrip().endswith("。"):
+        return "is a sentence, not a program name"
+    if len(title) > 100:
+        return "is too long for a program name"
+    return None
+
+
+def _date_problem(text: str) -> str | None:
+    if URL_RE.search(text):
+        return "is a URL, not a date"
+    if _PHONE_LIKE.search(text):
+        return "is a phone number, not a date"
+    if not re.search(r"\d|元年", text) and not any(w in text for w in _DATE_WORDS):
+        return "is not a date"
+    return None
+
+
+def _data_municipality(records: list[dict[str, tuple[str, Any]] | None]) -> str | None:
+    """The municipality most records name (市町村/対象地域, else 都道府県, else a local-government 所管組織)."""
+    for keys in (MUNI_KEYS, PREF_KEYS, ORG_KEYS):
+        names = Counter(v for r in records if r for v in [_first(r, keys)] if v and MUNI_RE.fullmatch(v))
+        if names:
+            return names.most_common(1)[0][0]
+    return None
+
+
+# ---------- facts inside one cell ----------
+
+def cell_facts(text: str, program: str | None, *, number_as_amount: bool = False) -> list[dict[str, Any]]:
+    """Facts in one free-text cell: kind, value, qualifier, text (the original line holding the fact).
+
+    A 月額/年額 on a line of its own (a table header such as 手当額（月額）) applies to the amounts
+    on the lines below it in the same cell.
+    """
+    from extractors.facts import extract_facts
+    from extractors.model import Document
+
+    if number_as_amount and re.fullmatch(r"\d+", text.strip()):
+        return [{"kind": "amount", "value": int(text.strip()), "qualifier": None, "text": text}]
+    lines = _LINE_SPLIT.split(text)
+    doc = Document.from_blocks([(line, {"program": program}) for line in lines], "text/plain")
+    starts = [b.start for b in doc.blocks]
+    facts = extract_facts(doc)
+    lines_with_facts = {bisect.bisect_right(starts, f.start) - 1 for f in facts}
+    headers: dict[int, str] = {}
+    current = None
+    for i, line in enumerate(lines):
+        m = _HEADER_QUALIFIER.search(line)
+        if m and i not in lines_with_facts:
+            current = m.group()
+        headers[i] = current
+    out = []
+    for f in facts:
+        i = bisect.bisect_right(starts, f.start) - 1
+        qualifier = f.qualifier
+        if f.kind == "amount" and headers[i] and not re.search("月額|年額", qualifier or ""):
+            qualifier = ",".join([headers[i]] + ([qualifier] if qualifier else []))
+        out.append({"kind": f.kind, "value": f.value, "qualifier": qualifier, "text": lines[i].strip()})
+    return out
+
+
+# ---------- helpers ----------
+
+def _norm_key(key: str) -> str:
+    key = key.removeprefix("ad:").strip()
+    return key.replace("•", "・").replace("／", "・").replace("/", "・")
+
+
+def _first(rec: dict[str, tuple[str, Any]], keys: tuple[str, ...]) -> str | None:
+    for k in keys:
+        if k in rec and rec[k][1] not in (None, ""):
+            return str(rec[k][1]).strip()
+    return None
+
+
+def _show(value: Any, width: int = 40) -> str:
+    text = " ".join(str(value).split())
+    return repr(text if len(text) <= width else text[: width - 1] + "…")

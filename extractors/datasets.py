@@ -61,6 +61,7 @@ _PREF = r"(?:東京都|北海道|京都府|大阪府|[^\s都道府県]{2,3}県)"
 PREF_RE = re.compile(_PREF)
 MUNI_RE = re.compile(rf"全国|{_PREF}|{_PREF}?[^\s、。，,「」（）()]{{1,6}}?[市区町村](?:[^\s、。，,「」（）()]{{1,5}}区)?")
 _DATE_WORDS = ("随時", "通年", "未定", "常時", "毎年", "なし", "-")
+_READ_KEYS = frozenset(FACT_FIELDS) | set(ID_KEYS) | set(TITLE_KEYS) | set(PREF_KEYS) | set(MUNI_KEYS) | set(ORG_KEYS)
 _LINE_SPLIT = re.compile(r"\r?\n|\\n")  # one Civichat version writes newlines as a literal backslash-n
 _HEADER_QUALIFIER = re.compile(r"月額|年額")
 
@@ -92,15 +93,15 @@ class Parsed:
 
     @property
     def malformed_rows(self) -> int:
-        return len({p.row for p in self.problems})
+        return len({p.row for p in self.problems if p.row is not None})
 
 
 def parse_dataset(data: bytes, fmt: str | None = None, *, municipality: str | None = None) -> Parsed:
     """Validate and parse a whole dataset; ``municipality`` is the default for records naming none."""
     fmt = fmt or detect_format(data)
     if fmt is None:
-        return Parsed("unknown", problems=[Problem(None, None, None,
-                      "cannot tell the format (neither Civichat JSON nor a CSV with a program,kind header); use --format-in")])
+        why = "cannot tell the format (neither Civichat JSON nor a CSV with a program,kind header); use --format-in"
+        return Parsed("unknown", problems=[Problem(None, None, None, why)])
     if fmt == "csv":
         from extractors.datasets_csv import parse_csv
 
@@ -135,16 +136,18 @@ def parse_civichat(data: bytes, municipality: str | None = None) -> Parsed:
         out.problems.append(Problem(None, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
         return out
     except json.JSONDecodeError as exc:
-        out.problems.append(Problem(None, None, None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"))
+        where = f"line {exc.lineno}, column {exc.colno}"
+        out.problems.append(Problem(None, None, None, f"not valid JSON ({where}: {exc.msg})"))
         return out
     records = doc.get("systemsData") if isinstance(doc, dict) else doc
     if not isinstance(records, list) or not records:
-        out.problems.append(Problem(None, None, None, "no records: expected {\"systemsData\": [...]} or a list of records"))
+        out.problems.append(Problem(None, None, None, 'no records: expected {"systemsData": [...]} or a list of records'))
         return out
     out.records = len(records)
     normalised = [{_norm_key(k): (k, v) for k, v in r.items()} if isinstance(r, dict) else None for r in records]
     if not any(r and any(k in r for k in TITLE_KEYS) for r in normalised):
-        out.problems.append(Problem(None, None, None, f"not a program dataset: no record has a program name ({' or '.join(TITLE_KEYS)})"))
+        names = " or ".join(TITLE_KEYS)
+        out.problems.append(Problem(None, None, None, f"not a program dataset: no record has a program name ({names})"))
         return out
     out.municipality = _data_municipality(normalised)
     seen: dict[str, int] = {}
@@ -155,7 +158,8 @@ def parse_civichat(data: bytes, municipality: str | None = None) -> Parsed:
         rid = _first(rec, ID_KEYS)
         if rid is not None and rid in seen:
             out.problems.append(Problem(row, rid, None, f"duplicate record id (also row {seen[rid]})"))
-        seen.setdefault(rid or "", row)
+        if rid is not None:
+            seen.setdefault(rid, row)
         problems = _check_record(row, rid, rec)
         out.problems += problems
         if problems:
@@ -182,8 +186,8 @@ def _check_record(row: int, rid: str | None, rec: dict[str, tuple[str, Any]]) ->
         if bad:
             found.append((title_key, f"{_show(title)} {bad}"))
     for key, (orig_key, value) in rec.items():
-        if value is None or value == "":
-            continue
+        if value is None or value == "" or key not in _READ_KEYS:
+            continue  # columns wardwatch does not read (tags, classifications) are not checked
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
             found.append((orig_key, f"is {type(value).__name__}, expected text"))
             continue

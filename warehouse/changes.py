@@ -14,9 +14,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import connect, transaction
+from warehouse.db import connect, insert_rows, transaction
 
-BATCH = 500
+BATCH = 2000
 MAX_DIFF_OPS = 200
 
 
@@ -66,8 +66,8 @@ def _undiffed(db_path: Path, source_id: str | None) -> list[str]:
         return [r[0] for r in con.execute(
             """
             SELECT v.version_id FROM versions v
-            JOIN latest_extractions e ON e.sha256 = v.sha256
-            WHERE NOT EXISTS (SELECT 1 FROM version_diffs d WHERE d.after_version_id = v.version_id)
+            WHERE EXISTS (SELECT 1 FROM extractions e WHERE e.sha256 = v.sha256)
+              AND NOT EXISTS (SELECT 1 FROM version_diffs d WHERE d.after_version_id = v.version_id)
               AND (? IS NULL OR v.source_id = ?)
             ORDER BY v.valid_from LIMIT ?
             """,
@@ -79,25 +79,28 @@ def load_docs(con: Any, version_ids: list[str]) -> dict[str, Doc]:
     """Versions with main text and facts (newest extraction), by version id."""
     if not version_ids:
         return {}
+    # extractions are filtered by hash before picking the newest (the view would scan them all)
+    picked = """
+        WITH v AS (SELECT * FROM versions WHERE version_id IN (SELECT unnest(?::VARCHAR[]))),
+        e AS (SELECT * FROM extractions WHERE sha256 IN (SELECT sha256 FROM v)
+              QUALIFY row_number() OVER (PARTITION BY sha256 ORDER BY extracted_at DESC) = 1)
+    """
     rows = con.execute(
-        """
+        picked + """
         SELECT v.version_id, v.url, v.source_id, v.sha256, v.valid_from, f.requested_url, f.run_id,
                e.title, coalesce(e.main_text, ''), e.extractor_version
-        FROM versions v
+        FROM v
         LEFT JOIN fetches f ON f.fetch_id = v.first_fetch_id
-        LEFT JOIN latest_extractions e ON e.sha256 = v.sha256
-        WHERE v.version_id IN (SELECT unnest(?::VARCHAR[]))
+        LEFT JOIN e ON e.sha256 = v.sha256
         """,
         [version_ids],
     ).fetchall()
     docs = {r[0]: Doc(*r, facts=[]) for r in rows}
     facts = con.execute(
-        """
+        picked + """
         SELECT v.version_id, f.kind, f.value, f.text, f.start_offset, f.end_offset, f.qualifier, f.program, f.page, f.extra
-        FROM versions v
-        JOIN latest_extractions e ON e.sha256 = v.sha256
+        FROM v JOIN e ON e.sha256 = v.sha256
         JOIN facts f ON f.sha256 = e.sha256 AND f.extractor_version = e.extractor_version
-        WHERE v.version_id IN (SELECT unnest(?::VARCHAR[]))
         ORDER BY v.version_id, f.seq
         """,
         [version_ids],
@@ -173,9 +176,13 @@ def _insert_rows(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     cols = list(rows[0])
-    marks = "(" + ", ".join("?" for _ in cols) + ", now())" if table == "version_diffs" else "(" + ", ".join("?" for _ in cols) + ")"
-    names = ", ".join(cols) + (", computed_at" if table == "version_diffs" else "")
-    for i in range(0, len(rows), 200):
-        chunk = rows[i : i + 200]
-        con.execute(f"INSERT INTO {table} ({names}) VALUES " + ", ".join([marks] * len(chunk)),
-                    [r[c] for r in chunk for c in cols])
+    if table == "version_diffs":
+        cols.append("computed_at")
+        rows = [{**r, "computed_at": _now()} for r in rows]
+    insert_rows(con, table, cols, [[r[c] for c in cols] for r in rows])
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat()

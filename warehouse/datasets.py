@@ -36,7 +36,6 @@ CODES = {
 }
 SOURCE_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
-_BATCH = 500
 
 
 class DatasetError(Exception):
@@ -128,18 +127,31 @@ def import_dataset(db_path: str | Path, path: str | Path, *, source_id: str | No
             "valid_from": valid_from.isoformat(), "closed": current[0] if current else None}
 
 
+_FACT_TYPES = json.dumps([{"seq": "INTEGER", "record_id": "VARCHAR", "municipality": "VARCHAR", "program": "VARCHAR",
+                            "kind": "VARCHAR", "qualifier": "VARCHAR", "value": "VARCHAR", "value_num": "DOUBLE",
+                            "text": "VARCHAR", "field": "VARCHAR"}])
+
+
 def _insert_facts(con: Any, dataset_id: str, facts: list[dict[str, Any]], municipality: str) -> None:
+    """One INSERT from one JSON parameter (DuckDB converts big list parameters slowly, element by element)."""
+    if not facts:
+        return
     rows = []
     for seq, f in enumerate(facts):
         value = f["value"]
         num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-        rows.append([dataset_id, seq, f.get("record_id"), f.get("municipality") or municipality, f.get("program"),
-                     f["kind"], f.get("qualifier"), json.dumps(value, ensure_ascii=False), num, f.get("text"),
-                     f.get("field")])
-    marks = "(" + ", ".join(["?"] * 11) + ")"
-    for i in range(0, len(rows), _BATCH):
-        chunk = rows[i : i + _BATCH]
-        con.execute("INSERT INTO dataset_facts VALUES " + ", ".join([marks] * len(chunk)), [v for r in chunk for v in r])
+        rows.append({"seq": seq, "record_id": f.get("record_id"), "municipality": f.get("municipality") or municipality,
+                     "program": f.get("program"), "kind": f["kind"], "qualifier": f.get("qualifier"),
+                     "value": json.dumps(value, ensure_ascii=False), "value_num": num, "text": f.get("text"),
+                     "field": f.get("field")})
+    con.execute(
+        """
+        INSERT INTO dataset_facts
+        SELECT ?, r.seq, r.record_id, r.municipality, r.program, r.kind, r.qualifier, r.value::JSON, r.value_num,
+               r.text, r.field
+        FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)
+        """,
+        [dataset_id, json.dumps(rows, ensure_ascii=False), _FACT_TYPES])
 
 
 def default_source_id(filename: str, fmt: str) -> str:

@@ -9,8 +9,10 @@ retry with backoff while another process holds the file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +91,38 @@ def transaction(db_path: str | Path, **kw) -> Iterator[duckdb.DuckDBPyConnection
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...] | list[str], rows: list) -> None:
+    """Bulk insert ``rows`` (sequences in ``columns`` order).
+
+    Rows go through a temporary newline-delimited JSON file read by DuckDB's own reader:
+    binding Python values as parameters costs ~0.15 ms per value, the file ~50x less.
+    Tables with BLOB columns are bound as typed list parameters instead. JSON columns take
+    JSON text (as stored elsewhere) and are embedded as parsed values.
+    """
+    if not rows:
+        return
+    types = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main'",
+        [table]).fetchall())
+    names = ", ".join(f'"{c}"' for c in columns)
+    if any(types[c] == "BLOB" for c in columns):
+        select = ", ".join(f"unnest(?::{types[c]}[])" for c in columns)
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {select}", [[row[i] for row in rows] for i in range(len(columns))])
+        return
+    json_cols = [i for i, c in enumerate(columns) if types[c] == "JSON"]
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as fh:
+        for row in rows:
+            record = list(row)
+            for i in json_cols:
+                if isinstance(record[i], str):
+                    record[i] = json.loads(record[i])
+            fh.write(json.dumps(dict(zip(columns, record)), ensure_ascii=False, default=str) + "\n")
+        path = fh.name
+    try:
+        spec = "{" + ", ".join(f"'{c}': '{types[c]}'" for c in columns) + "}"
+        con.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM read_json(?, format = 'newline_delimited', "
+                    f"columns = {spec})", [path])
+    finally:
+        os.unlink(path)

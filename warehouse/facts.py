@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import connect, transaction
+from warehouse.db import connect, insert_rows, transaction
 
 BATCH = 50
 
@@ -90,6 +90,8 @@ def extract_one(p: Pending, body: bytes | None) -> tuple[dict[str, Any], list[di
 
 
 CORE = ("kind", "value", "text", "qualifier", "program", "page", "start", "end")
+FACT_COLUMNS = ("sha256", "extractor_version", "seq", "kind", "value", "value_num", "text", "qualifier", "program", "page",
+                "start_offset", "end_offset", "extra")
 
 
 def _store(con: Any, sha: str, version: str, row: dict[str, Any], facts: list[dict[str, Any]]) -> None:
@@ -101,12 +103,11 @@ def _store(con: Any, sha: str, version: str, row: dict[str, Any], facts: list[di
     )
     if not facts:
         return
-    params: list[Any] = []
+    rows = []
     for seq, f in enumerate(facts):
         value = f["value"]
         num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
         extra = {k: v for k, v in f.items() if k not in CORE}
-        params += [sha, version, seq, f["kind"], json.dumps(value, ensure_ascii=False), num, f["text"], f["qualifier"],
-                   f["program"], f["page"], f["start"], f["end"], json.dumps(extra, ensure_ascii=False) if extra else None]
-    marks = "(" + ", ".join(["?"] * 13) + ")"
-    con.execute("INSERT INTO facts VALUES " + ", ".join([marks] * len(facts)), params)
+        rows.append([sha, version, seq, f["kind"], json.dumps(value, ensure_ascii=False), num, f["text"], f["qualifier"],
+                     f["program"], f["page"], f["start"], f["end"], json.dumps(extra, ensure_ascii=False) if extra else None])
+    insert_rows(con, "facts", FACT_COLUMNS, rows)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.changes import load_docs
-from warehouse.db import connect, transaction
+from warehouse.db import connect, insert_rows, transaction
 
 PAGE_RULES = ("stale_reference", "missed_annual_update", "deadline_passed", "fact_changed")
 CROSS_RULES = ("secondary_outdated", "secondary_contradicts_official")
@@ -183,27 +183,33 @@ def _fetch_findings(db_path: Path) -> list[dict[str, Any]]:
 
 
 def _apply(db_path: Path, findings: list[dict[str, Any]], scoped_urls: set[str] | None) -> tuple[int, int]:
-    """Open new flags, refresh open ones, close those whose cause disappeared."""
+    """Open new flags, refresh open ones, close those whose cause disappeared (set-based)."""
     by_id = {flag_id(f["key"]): f for f in findings}
-    opened = closed = 0
     with transaction(db_path) as con:
         existing = {r[0]: r[1:] for r in con.execute("SELECT flag_id, rule, url, closed_at FROM flag_records").fetchall()}
-        for fid, f in by_id.items():
-            evidence = json.dumps(f["evidence"], ensure_ascii=False, default=str)
-            if fid not in existing:
-                con.execute("INSERT INTO flag_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, now(), now(), NULL, NULL)",
-                            [fid, f["rule"], f["severity"], f["source_id"], f["url"], f["program"], f["kind"], evidence])
-                opened += 1
-            else:
-                if existing[fid][2] is not None:
-                    opened += 1  # the cause came back
-                con.execute("UPDATE flag_records SET last_seen = now(), closed_at = NULL, close_reason = NULL, "
-                            "evidence = ?, severity = ? WHERE flag_id = ?", [evidence, f["severity"], fid])
-        for fid, (rule, url, closed_at) in existing.items():
-            if closed_at is not None or fid in by_id:
-                continue
-            if rule in PAGE_RULES and scoped_urls is not None and url not in scoped_urls:
-                continue  # not re-checked in this evaluation
-            con.execute("UPDATE flag_records SET closed_at = now(), close_reason = 'cause disappeared' WHERE flag_id = ?", [fid])
-            closed += 1
-    return opened, closed
+        new = [fid for fid in by_id if fid not in existing]
+        seen = [fid for fid in by_id if fid in existing]
+        reopened = sum(existing[fid][2] is not None for fid in seen)
+        gone = [fid for fid, (rule, url, closed_at) in existing.items()
+                if closed_at is None and fid not in by_id
+                and not (rule in PAGE_RULES and scoped_urls is not None and url not in scoped_urls)]
+        now = con.execute("SELECT now()").fetchone()[0]
+        insert_rows(con, "flag_records", FLAG_COLUMNS, [
+            [fid, f["rule"], f["severity"], f["source_id"], f["url"], f["program"], f["kind"],
+             json.dumps(f["evidence"], ensure_ascii=False, default=str), now, now, None, None]
+            for fid, f in ((fid, by_id[fid]) for fid in new)])
+        if seen:
+            con.execute(
+                "UPDATE flag_records SET last_seen = $1, closed_at = NULL, close_reason = NULL, evidence = u.evidence, "
+                "severity = u.severity FROM (SELECT unnest($2::VARCHAR[]) AS id, unnest($3::JSON[]) AS evidence, "
+                "unnest($4::VARCHAR[]) AS severity) u WHERE flag_id = u.id",
+                [now, seen, [json.dumps(by_id[f]["evidence"], ensure_ascii=False, default=str) for f in seen],
+                 [by_id[f]["severity"] for f in seen]])
+        if gone:
+            con.execute("UPDATE flag_records SET closed_at = $1, close_reason = 'cause disappeared' "
+                        "WHERE flag_id IN (SELECT unnest($2::VARCHAR[]))", [now, gone])
+    return len(new) + reopened, len(gone)
+
+
+FLAG_COLUMNS = ("flag_id", "rule", "severity", "source_id", "url", "program", "kind", "evidence", "first_seen", "last_seen",
+                "closed_at", "close_reason")

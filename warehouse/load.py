@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import staging
-from warehouse.db import transaction
+from warehouse.db import WarehouseError, insert_rows, transaction
 
 BATCH = 200
 
@@ -55,13 +55,29 @@ def load_pending(db_path: str | Path, folder: Path, *, batch: int = BATCH) -> Lo
     counts = LoadCounts()
     paths = staging.pending(folder)
     for i in range(0, len(paths), batch):
-        chunk = paths[i : i + batch]
-        captures = [staging.read(p) for p in chunk]
-        with transaction(db_path) as con:
-            counts.merge(_load_batch(con, captures))
+        chunk, captures = [], []
+        for p in paths[i : i + batch]:
+            try:
+                captures.append(staging.read(p))
+                chunk.append(p)
+            except FileNotFoundError:  # another process loaded (and removed) it meanwhile
+                continue
+        if not captures:
+            continue
+        try:
+            with transaction(db_path) as con:
+                counts.merge(_load_batch(con, captures))
+        except duckdb.Error as exc:  # disk full, read-only file...: nothing of the batch is kept
+            left = len(staging.pending(folder))
+            raise WarehouseError(f"{db_path}: cannot store captures: {_first_line(exc)} "
+                                 f"({left} capture(s) stay staged in {folder} for the next run)") from None
         for p in chunk:  # only after the commit: a crash before this re-loads idempotently
             staging.remove(p)
     return counts
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _outcome(cap: staging.Capture) -> str:
@@ -77,21 +93,12 @@ def _in(con: duckdb.DuckDBPyConnection, sql: str, values: list[str]) -> list[tup
     return con.execute(sql.replace("?", "(SELECT unnest(?::VARCHAR[]))"), [values]).fetchall() if values else []
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, ...], rows: list[list], casts: dict[str, str]) -> None:
-    if not rows:
-        return
-    marks = "(" + ", ".join(f"?::{casts[c]}" if c in casts else "?" for c in columns) + ")"
-    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([marks] * len(rows)),
-                [v for row in rows for v in row])
-
-
 FETCH_COLUMNS = ("fetch_id", "run_id", "source_id", "url", "requested_url", "fetched_at", "status", "etag",
                  "last_modified", "content_type", "media_type", "sha256", "size", "outcome", "error_kind", "error",
                  "depth", "referer", "elapsed_ms")
 VERSION_COLUMNS = ("version_id", "url", "source_id", "sha256", "media_type", "charset", "valid_from", "valid_to",
                    "first_fetch_id")
 BLOB_COLUMNS = ("sha256", "media_type", "size", "data", "first_seen")
-TS = {"fetched_at": "TIMESTAMPTZ", "valid_from": "TIMESTAMPTZ", "valid_to": "TIMESTAMPTZ", "first_seen": "TIMESTAMPTZ"}
 
 
 def _load_batch(con: duckdb.DuckDBPyConnection, captures: list[staging.Capture]) -> LoadCounts:
@@ -135,7 +142,7 @@ def _load_batch(con: duckdb.DuckDBPyConnection, captures: list[staging.Capture])
         row[7] = closed_here.pop(row[0], None)
     for version_id, ts in closed_here.items():
         con.execute("UPDATE versions SET valid_to = ?::TIMESTAMPTZ WHERE version_id = ?", [ts, version_id])
-    _insert(con, "blobs", BLOB_COLUMNS, blobs, TS)
-    _insert(con, "versions", VERSION_COLUMNS, versions, TS)
-    _insert(con, "fetches", FETCH_COLUMNS, fetches, TS)
+    insert_rows(con, "blobs", BLOB_COLUMNS, blobs)
+    insert_rows(con, "versions", VERSION_COLUMNS, versions)
+    insert_rows(con, "fetches", FETCH_COLUMNS, fetches)
     return counts

@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run demo test bench clean
+.PHONY: run demo test bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,25 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# Headless Chromium for tests/test_browser.py, from Debian (never `playwright install`); when it cannot
+# be installed (not root, no apt) the browser tests skip with a message. CJK fonts make screenshots legible.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium + chromium-driver (apt-get)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
+	      || echo "warning: apt-get could not install chromium; browser tests will be skipped"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 || true; \
+	  else echo "warning: /usr/bin/chromium is missing and apt-get is not usable here; browser tests will be skipped"; fi; \
+	fi
+
 run: $(VENV)/.run-deps
 	$(BIN)/wardwatch run
 
 demo: $(VENV)/.run-deps
 	$(BIN)/wardwatch demo
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps browser-deps
 	$(BIN)/pytest
 
 bench: $(VENV)/.test-deps

@@ -49,11 +49,11 @@ def _concatenate(bodies: list[bytes]) -> bytes:
     return buf.getvalue()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("pdf_dir", nargs="?", default=str(ROOT.parent / "shared" / "corpus" / "pdf"))
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     paths = sorted(Path(args.pdf_dir).glob("*.pdf"))
     if not paths:
         print(f"no PDFs in {args.pdf_dir}")

@@ -84,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"full fact extraction:                {chars / facts:>12,.0f} chars/s  ({facts:.3f} s, {n:,} facts)")
     ratio = raw / facts
     print(f"ratio extraction/raw: {ratio:.2f}x  (target >= 0.5x: {'ok' if ratio >= 0.5 else 'BELOW'})")
-    return 0
+    print()
+    from benchmarks import extract_pdf_speed  # PDF pages/s: ours vs pdftotext, same run
+
+    return extract_pdf_speed.main([])
 
 
 if __name__ == "__main__":

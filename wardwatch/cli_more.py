@@ -6,8 +6,9 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from wardwatch import cli, cli_analyst, cli_datasets, cli_extract
+    from wardwatch import cli, cli_analyst, cli_datasets, cli_extract, cli_review
 
     cli_extract.register(sub, cli._add_db, cli._add_format)
     cli_analyst.register(sub, cli._add_db, cli._add_format)
     cli_datasets.register(sub, cli._add_db, cli._add_format)
+    cli_review.register(sub, cli._add_db, cli._add_format)

@@ -54,7 +54,7 @@ def page(title: str, links: list[str], n: int) -> bytes:
 def generate(root: Path, pages: int, pdfs: int) -> int:
     """index -> sections -> pages; PDFs linked from section pages. Returns URL count."""
     sections = max(1, (pages - 1) // (PER_SECTION + 1))
-    per_section_pdfs = max(1, pdfs // sections)
+    per_section_pdfs = max(1, -(-pdfs // sections))  # ceil: every PDF gets a section
     made_pages, made_pdfs = 1, 0
     section_links = []
     for s in range(sections):
@@ -132,7 +132,7 @@ def main() -> None:
             t_plain = time.perf_counter() - t0
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     f, s = first["sources"][0], second["sources"][0]
-    print(f"site: {total} URLs ({args.pages} pages + {args.pdfs} PDFs) on 127.0.0.1, delay 0, 1 request at a time per host")
+    print(f"site: {total} URLs (~{args.pages} pages + {args.pdfs} PDFs) on 127.0.0.1, delay 0, 1 request at a time per host")
     print(f"{'':34}{'seconds':>9}{'URLs/s':>9}{'new':>7}{'304':>7}{'errors':>8}")
     print(f"{'first crawl':34}{t_first:9.1f}{f['fetched'] / t_first:9.1f}{f['new_versions']:7}{f['not_modified']:7}{f['errors']:8}")
     print(f"{'unchanged re-crawl':34}{t_second:9.1f}{s['fetched'] / t_second:9.1f}{s['new_versions']:7}{s['not_modified']:7}{s['errors']:8}")

@@ -20,6 +20,8 @@ from extractors.encoding import decode_html
 from extractors.model import Document
 from extractors.textutil import clean_text, names_program
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 _START = re.compile(r"<!--[^>]{0,40}?本文(?:ここから|開始)[^>]{0,40}?-->")
 _END = re.compile(r"<!--[^>]{0,40}?本文(?:ここまで|終了)[^>]{0,40}?-->")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -250,6 +252,7 @@ def _inline_text(el: etree._Element) -> str:
 def extract_html(body: bytes, charset: str | None = None, url: str | None = None) -> Document:
     """Extract the main text of an HTML page as a Document (``url`` is informational)."""
     text, _enc = decode_html(body, charset)
+    text = _CONTROLS.sub("", text)  # lxml rejects C0 controls; crawled pages sometimes carry them
     m = _TITLE.search(text)
     title = clean_text(htmllib.unescape(m.group(1))) if m else None
     root, fallback = _marked_root(text), False

@@ -60,7 +60,7 @@ def from_response(source_id: str, response: Response) -> Capture:
     )
     if status >= 400:
         cap.error_kind = f"http_{status}"
-        cap.error = f"HTTP {status}"
+        cap.error = f"HTTP {status}" + _retry_detail(meta, response)
     elif not body and not not_modified:
         cap.error_kind = "empty"
         cap.error = "empty response body"
@@ -78,21 +78,37 @@ _KINDS: list[tuple[tuple[type, ...], str]] = [
 ]
 
 
+# IgnoreRequest messages of Scrapy's own middlewares, by the kind they are recorded as.
+_IGNORED = (("robots", "robots"), ("DOWNLOAD_MAXSIZE", "too_large"), ("max redirections", "too_many_redirects"),
+            ("offsite", "offsite"))
+
+
+def _retry_detail(meta: dict, response: Response | None = None) -> str:
+    """`; Retry-After 30; after 3 attempts`-style detail from a request's retry bookkeeping."""
+    parts = []
+    retry_after = response.headers.get(b"Retry-After") if response is not None else None
+    if retry_after:
+        parts.append("Retry-After " + "".join(c for c in retry_after.decode("latin-1")[:40] if c.isprintable()))
+    if meta.get("ww_retry_note"):
+        parts.append(meta["ww_retry_note"])
+    if meta.get("retry_times"):
+        parts.append(f"after {meta['retry_times'] + 1} attempts")
+    return "".join(f"; {p}" for p in parts)
+
+
 def from_failure(source_id: str, failure: Failure) -> Capture:
     request = failure.request  # set by Scrapy on errback failures
-    kind = next((k for types, k in _KINDS if failure.check(*types)), "error")
+    kind = getattr(failure.value, "kind", None) or next((k for types, k in _KINDS if failure.check(*types)), "error")
     message = failure.getErrorMessage() or failure.type.__name__
-    if kind == "ignored" and "robots" in message.lower():
-        kind = "robots"
-    if kind == "ignored" and "Forbidden by robots.txt" in message:
-        kind = "robots"
+    if kind == "ignored":
+        kind = next((k for needle, k in _IGNORED if needle.lower() in message.lower()), kind)
     return Capture(
         run_id="",
         source_id=source_id,
         url=request.url,
         requested_url=(request.meta.get("redirect_urls") or [request.url])[0],
         error_kind=kind,
-        error=f"{failure.type.__name__}: {message}"[:500],
+        error=(f"{failure.type.__name__}: {message}"[:460] + _retry_detail(request.meta))[:500],
         depth=request.meta.get("ww_depth"),
         referer=request.meta.get("ww_referer"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,26 @@ BASE: dict[str, Any] = {
     "HTTPCACHE_ENABLED": False,
     "DEPTH_LIMIT": 0,  # depth is decided by spiders.links (PDFs are always fetched)
     "LOG_LEVEL": "INFO",
-    "DOWNLOADER_MIDDLEWARES": {"spiders.middlewares.ConditionalGetMiddleware": 580},
+    "URLLENGTH_LIMIT": 2083,
+    "DNS_TIMEOUT": 20,
+    "DOWNLOAD_FAIL_ON_DATALOSS": True,  # a body shorter than its Content-Length is an error (retried)
+    "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
+    # spiders.safety: backoff between retries, Retry-After (pausing the host), 429 slow-down
+    "WARDWATCH_RETRY_BACKOFF": 2.0,
+    "WARDWATCH_RETRY_BACKOFF_MAX": 60.0,
+    "WARDWATCH_RETRY_AFTER_MAX": 300.0,
+    "WARDWATCH_SLOWDOWN_MIN": 5.0,
+    "DOWNLOADER_MIDDLEWARES": {
+        "spiders.safety.SafetyMiddleware": 60,  # before robots.txt: refused hosts are never contacted
+        "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+        "spiders.robots.RobotsTxtMiddleware": 100,
+        "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+        "spiders.retry.BackoffRetryMiddleware": 550,
+        "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+        "spiders.redirects.MetaRefreshMiddleware": 579,  # after ConditionalGet has put a 304's stored body back
+        "spiders.middlewares.ConditionalGetMiddleware": 580,
+        "spiders.redirects.RedirectGuardMiddleware": 650,  # sees 3xx before RedirectMiddleware (600)
+    },
     "ITEM_PIPELINES": {"pipelines.capture.CapturePipeline": 100},
     "EXTENSIONS": {"spiders.progress.ProgressExtension": 500},
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
@@ -57,5 +77,43 @@ def for_source(source: Source, *, db_path: Path, staging: Path, run_id: str, ext
             "WARDWATCH_SOURCE_ID": source.id,
         }
     )
+    settings.update(env_overrides())
     settings.update(extra or {})
     return settings
+
+
+# Environment overrides for operators and tests (the crawl runs in a child process, so
+# settings cannot be passed in): WARDWATCH_DOWNLOAD_TIMEOUT=5 etc.
+ENV_SETTINGS: dict[str, tuple[str, type]] = {
+    "WARDWATCH_DOWNLOAD_TIMEOUT": ("DOWNLOAD_TIMEOUT", float),
+    "WARDWATCH_DOWNLOAD_MAXSIZE": ("DOWNLOAD_MAXSIZE", int),
+    "WARDWATCH_DOWNLOAD_WARNSIZE": ("DOWNLOAD_WARNSIZE", int),
+    "WARDWATCH_RETRY_TIMES": ("RETRY_TIMES", int),
+    "WARDWATCH_RETRY_BACKOFF": ("WARDWATCH_RETRY_BACKOFF", float),
+    "WARDWATCH_RETRY_BACKOFF_MAX": ("WARDWATCH_RETRY_BACKOFF_MAX", float),
+    "WARDWATCH_RETRY_AFTER_MAX": ("WARDWATCH_RETRY_AFTER_MAX", float),
+    "WARDWATCH_SLOWDOWN_MIN": ("WARDWATCH_SLOWDOWN_MIN", float),
+    "WARDWATCH_AUTOTHROTTLE_MAX_DELAY": ("AUTOTHROTTLE_MAX_DELAY", float),
+    "WARDWATCH_REDIRECT_MAX_TIMES": ("REDIRECT_MAX_TIMES", int),
+    "WARDWATCH_DNS_TIMEOUT": ("DNS_TIMEOUT", float),
+    "WARDWATCH_LOAD_BATCH": ("WARDWATCH_LOAD_BATCH", int),
+    "WARDWATCH_LOAD_INTERVAL": ("WARDWATCH_LOAD_INTERVAL", float),
+}
+
+
+def env_overrides(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Scrapy settings from WARDWATCH_* environment variables (see ENV_SETTINGS)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for var, (setting, kind) in ENV_SETTINGS.items():
+        raw = environ.get(var, "").strip()
+        if not raw:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ValueError(f"{var}={raw!r}: not a valid {kind.__name__}") from None
+        if value < 0:
+            raise ValueError(f"{var}={raw!r}: must not be negative")
+        out[setting] = value
+    return out

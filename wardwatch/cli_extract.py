@@ -70,7 +70,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         raise Failed(f"{name}: {exc}") from None
     facts = facts_to_json(extract_facts(doc))
     if args.format == "json":
-        print(json.dumps(facts, ensure_ascii=False, indent=2))
+        # ensure_ascii: crawled text may carry C1 controls or bidi overrides; \u escapes keep them inert
+        print(json.dumps(facts, ensure_ascii=True, indent=2))
     else:
         print(facts_table(facts))
         for w in doc.warnings:
@@ -81,13 +82,19 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def facts_table(facts: list[dict[str, Any]]) -> str:
+    from wardwatch.termsafe import terminal_safe
+
+    def cell(value: Any) -> str:  # crawled text never reaches the terminal with escapes or controls
+        return terminal_safe(str(value), keep_newlines=False)
+
     lines = [f"{'kind':<12} {'value':<22} {'qualifier':<10} {'program':<28} text"]
     for f in facts:
         value = json.dumps(f["value"], ensure_ascii=False) if isinstance(f["value"], dict) else str(f["value"])
         if "max" in f:
             value += f"..{f['max']}"
         page = f"p.{f['page']} " if f.get("page") else ""
-        lines.append(f"{f['kind']:<12} {value:<22} {f['qualifier'] or '':<10} {(f['program'] or '')[:26]:<28} {page}{f['text']}")
+        lines.append(f"{f['kind']:<12} {cell(value):<22} {cell(f['qualifier'] or ''):<10} "
+                     f"{cell(f['program'] or '')[:26]:<28} {page}{cell(f['text'])}")
     lines.append(f"({len(facts)} facts)")
     return "\n".join(lines)
 

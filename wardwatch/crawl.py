@@ -42,20 +42,27 @@ def prepare(db_path: Path) -> int:
 
 def crawl(sources: list[Source], db_path: Path, *, run_id: str | None = None, progress: Any = None,
           extra_settings: dict[str, Any] | None = None) -> CrawlResult:
+    from warehouse.locks import hold
+
+    db_path = Path(db_path)
+    run_id = run_id or runs.new_run_id()
+    with hold(db_path, runs.run_lock_name(run_id), timeout=0):  # marks the run alive while this process lives
+        return _crawl(sources, db_path, run_id, progress, extra_settings or {})
+
+
+def _crawl(sources: list[Source], db_path: Path, run_id: str, progress: Any, extra_settings: dict[str, Any]) -> CrawlResult:
     from scrapy.crawler import Crawler, CrawlerProcess
 
     from spiders.municipal import MunicipalSpider
     from spiders.settings import for_source
 
-    db_path = Path(db_path)
     resumed = prepare(db_path)
-    run_id = run_id or runs.new_run_id()
     runs.upsert_sources(db_path, [s.to_row() for s in sources])
     runs.start_run(db_path, run_id, [s.id for s in sources])
     log_dir = db_path.parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"crawl-{run_id}.log"
-    common = {"LOG_FILE": str(log_file), "LOG_FILE_APPEND": True, "WARDWATCH_PROGRESS": progress, **(extra_settings or {})}
+    common = {"LOG_FILE": str(log_file), "LOG_FILE_APPEND": True, "WARDWATCH_PROGRESS": progress, **extra_settings}
     process = CrawlerProcess(settings=common)
     for i, source in enumerate(sources):
         settings = for_source(source, db_path=db_path, staging=staging_dir(db_path), run_id=run_id, extra=common)

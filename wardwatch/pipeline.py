@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,17 @@ def run_pipeline(args: argparse.Namespace, db_path: Path, sources: list[Any]) ->
     from wardwatch.report_text import crawl_summary
     from wardwatch.cli_analyst import diff_summary
     from wardwatch.stages import diff_stage, extract_stage
+    from warehouse.locks import LockTimeout, hold
 
-    result = crawl(sources, db_path, progress=ProgressDisplay())
-    out: dict[str, Any] = {"crawl": result.to_json()}
-    out["extract"] = extract_stage(db_path)
-    out["diff"] = diff_stage(db_path)
+    with contextlib.ExitStack() as stack:  # one run per source at a time (same locks as the Prefect flows)
+        for source in sorted(sources, key=lambda s: s.id):
+            try:
+                stack.enter_context(hold(db_path, source.id, on_wait=lambda p, s=source: print(
+                    f"waiting for another run of {s.id} to finish ({p})", file=sys.stderr)))
+            except LockTimeout as exc:
+                raise Failed(str(exc)) from None
+        result = crawl(sources, db_path, progress=ProgressDisplay())
+        out: dict[str, Any] = {"crawl": result.to_json(), "extract": extract_stage(db_path), "diff": diff_stage(db_path)}
     if args.format == "json":
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:

@@ -21,7 +21,7 @@ class TransientStageError(RuntimeError):
     """A failure worth retrying (timeouts, 5xx, connection resets, a warehouse lock)."""
 
 
-TRANSIENT_KINDS = {"timeout", "connection", "connection_refused", "truncated", "http_500", "http_502",
+TRANSIENT_KINDS = {"timeout", "connection", "connection_refused", "truncated", "robots_unavailable", "http_500", "http_502",
                    "http_503", "http_504", "http_429", "dns"}
 
 

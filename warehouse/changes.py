@@ -38,7 +38,18 @@ class Doc:
 
 
 def detect_changes(db_path: Path, *, source_id: str | None = None, today: date | None = None) -> dict[str, Any]:
-    """Diff every undiffed version, then evaluate flags. Returns counts."""
+    """Diff every undiffed version, then evaluate flags. Returns counts.
+
+    One evaluation at a time per warehouse (a file lock): concurrent runs of different sources
+    would otherwise diff the same pending versions and race on the same flags.
+    """
+    from warehouse.locks import hold
+
+    with hold(db_path, "diff"):
+        return _detect_changes(db_path, source_id, today)
+
+
+def _detect_changes(db_path: Path, source_id: str | None, today: date | None) -> dict[str, Any]:
     from warehouse.flagging import evaluate_flags
 
     totals = {"versions_diffed": 0, "content": 0, "noise": 0, "update_date_only": 0, "unchanged": 0,

@@ -67,10 +67,10 @@ def load_pending(db_path: str | Path, folder: Path, *, batch: int = BATCH) -> Lo
         try:
             with transaction(db_path) as con:
                 counts.merge(_load_batch(con, captures))
-        except duckdb.Error as exc:  # disk full, read-only file...: nothing of the batch is kept
+        except (duckdb.Error, WarehouseError) as exc:  # disk full, read-only, locked: the batch is rolled back
             left = len(staging.pending(folder))
-            raise WarehouseError(f"{db_path}: cannot store captures: {_first_line(exc)} "
-                                 f"({left} capture(s) stay staged in {folder} for the next run)") from None
+            reason = str(exc) if isinstance(exc, WarehouseError) else f"{db_path}: cannot store captures: {_first_line(exc)}"
+            raise WarehouseError(f"{reason} ({left} capture(s) stay staged in {folder} for the next run)") from None
         for p in chunk:  # only after the commit: a crash before this re-loads idempotently
             staging.remove(p)
     return counts

@@ -53,9 +53,23 @@ def finish_run(db_path: str | Path, run_id: str, counts: LoadCounts, status: str
         )
 
 
+def run_lock_name(run_id: str) -> str:
+    return f"run-{run_id}"
+
+
 def close_abandoned_runs(db_path: str | Path) -> int:
-    """Mark runs left 'running' by a killed process as 'interrupted'."""
+    """Mark runs left 'running' by a killed process as 'interrupted'.
+
+    A live crawl holds its run's lock (``warehouse.locks``); only runs whose lock is free are closed.
+    """
+    from warehouse.locks import is_held, lock_path
+
     with transaction(db_path) as con:
-        n = con.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
-        con.execute("UPDATE runs SET status = 'interrupted', finished_at = now() WHERE status = 'running'")
-    return n
+        running = [r[0] for r in con.execute("SELECT run_id FROM runs WHERE status = 'running'").fetchall()]
+        dead = [r for r in running if not is_held(db_path, run_lock_name(r))]
+        if dead:
+            con.execute("UPDATE runs SET status = 'interrupted', finished_at = now() "
+                        "WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [dead])
+    for r in dead:
+        lock_path(db_path, run_lock_name(r)).unlink(missing_ok=True)
+    return len(dead)

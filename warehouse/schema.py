@@ -27,6 +27,8 @@ def migrate(db_path: str | Path) -> list[str]:
         if name in done:
             continue
         with transaction(db_path) as con:
+            if con.execute("SELECT 1 FROM schema_migrations WHERE name = ?", [name]).fetchone():
+                continue  # another process applied it meanwhile (transactions are serialised by the file lock)
             con.execute(sql)
             con.execute("INSERT INTO schema_migrations VALUES (?, now())", [name])
         applied.append(name)

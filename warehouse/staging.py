@@ -85,9 +85,12 @@ def remove(path: Path) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write-then-rename: a killed process never leaves a half-written capture.
+
+    No fsync per file: a process crash keeps the page cache, and a capture lost to a power
+    failure is only re-fetched by the next run (the warehouse itself is durable at each commit).
+    """
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
     os.replace(tmp, path)

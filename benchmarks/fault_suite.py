@@ -1,4 +1,4 @@
-"""Run the fault suite (tests/test_faults.py, tests/test_crash.py) and print its figures.
+"""Run the fault suite (tests/test_faults.py, tests/test_safety_units.py, tests/test_crash.py) and print its figures.
 
     python -m benchmarks.fault_suite            # cases tried / passed / known gaps / data lost, per row
     python -m benchmarks.fault_suite --markdown # the same as the Markdown table of docs/faults.md
@@ -24,7 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ["tests/test_faults.py", "tests/test_crash.py"]
+FILES = ["tests/test_faults.py", "tests/test_safety_units.py", "tests/test_crash.py"]
 
 # table row of docs/faults.md -> test name prefixes
 ROWS: list[tuple[str, tuple[str, ...]]] = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,24 +29,23 @@ def run_with_prefect(args: argparse.Namespace, db_path: Path, sources_file: Path
     if getattr(args, "webhook", None):
         os.environ["WARDWATCH_WEBHOOK_URL"] = args.webhook
 
-    from flows.pipeline import pipeline
+    from flows.pipeline import PipelineFailed, pipeline
 
+    if not os.environ.get("WARDWATCH_DEBUG"):
+        _one_line_console_errors()
     source_ids = list(dict.fromkeys(s.id for s in sources))
     try:
-        state = asyncio.run(pipeline(sources_file=str(Path(sources_file).resolve()),
-                                     db_path=str(Path(db_path).resolve()), source_ids=source_ids, return_state=True))
+        summary = asyncio.run(pipeline(sources_file=str(Path(sources_file).resolve()),
+                                       db_path=str(Path(db_path).resolve()), source_ids=source_ids))
+    except PipelineFailed as exc:  # some sources failed: print the summary all the same
+        summary = exc.summary
     except KeyboardInterrupt:
         raise
-    except Exception as exc:  # Prefect could not start the run (server unreachable, ...)
-        raise Failed(f"prefect: {type(exc).__name__}: {_first_line(exc)}") from None
-    summary = state.result(raise_on_failure=False)
-    if not isinstance(summary, dict):  # the flow itself broke (e.g. the report stage raised)
-        raise Failed(f"pipeline flow run {state.state_details.flow_run_id} failed: "
-                     f"{_first_line(summary) if isinstance(summary, BaseException) else state.message}")
-    summary["flow_run"]["id"] = str(state.state_details.flow_run_id)
+    except Exception as exc:  # Prefect could not run the flow, or a whole-run stage (report) broke
+        raise Failed(f"pipeline: {type(exc).__name__}: {_first_line(exc)}") from None
     out = to_json(summary, db_path)
     if getattr(args, "format", "table") == "json":
-        print(json.dumps(out, ensure_ascii=False, indent=2))
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
     else:
         print(human(out))
     if summary["status"] != "ok":
@@ -73,48 +73,95 @@ def crawl_result(summary: dict[str, Any], db_path: Path) -> Any:
     return CrawlResult(run_id=run_id, status=summary["status"], sources=rows, resumed=resumed, log_file=log_file)
 
 
+def merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-source stage summaries as one, shaped like the whole-warehouse summary of `--no-prefect`:
+    numbers add up, lists concatenate, anything else keeps its first value."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            if key not in out:
+                out[key] = list(value) if isinstance(value, list) else value
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(out[key], (int, float)):
+                out[key] += value
+            elif isinstance(value, list) and isinstance(out[key], list):
+                out[key] += value
+    return out
+
+
 def to_json(summary: dict[str, Any], db_path: Path) -> dict[str, Any]:
     from flows.links import ui_url
 
-    ok = {sid: s for sid, s in summary["sources"].items() if s["status"] == "ok"}
+    ok = [s for s in summary["sources"].values() if s["status"] == "ok"]
     crawl = crawl_result(summary, db_path).to_json()
     crawl["run_ids"] = summary["run_ids"]
     artifacts = summary["report"].get("artifacts", {})
     flow_run = summary["flow_run"]
     return {
         "crawl": crawl,
-        "extract": {sid: s["extract"] for sid, s in ok.items()},
-        "diff": {sid: s["diff"] for sid, s in ok.items()},
+        "extract": merged([s["extract"] for s in ok]),
+        "diff": merged([s["diff"] for s in ok]),
         "report": {"open_flags": summary["report"].get("open_flags")},
         "notified": summary["notified"],
         "prefect": {"flow_run_id": flow_run["id"], "flow_run_name": flow_run["name"],
-                    "url": ui_url("flow-run", flow_run["id"]),
+                    "url": ui_url("flow-run", flow_run["id"]), "home": os.environ.get("PREFECT_HOME"),
                     "artifacts": {key: {"id": aid, "url": ui_url("artifact", aid)} for key, aid in artifacts.items()}},
     }
 
 
 def human(out: dict[str, Any]) -> str:
+    """`wardwatch run --no-prefect`'s summary, then the report and the Prefect run with its artifacts."""
     from wardwatch.crawl import CrawlResult
     from wardwatch.report_text import crawl_summary
 
     crawl = {k: v for k, v in out["crawl"].items() if k != "run_ids"}
     lines = [crawl_summary(CrawlResult(**crawl))]
-    for stage, label in (("extract", "extract"), ("diff", "changes")):
-        for sid, s in out[stage].items():
-            if s.get("skipped"):
-                lines.append(f"{label} {sid}: skipped ({s['skipped']})")
-            elif stage == "extract":
-                lines.append(f"{label} {sid}: {s.get('extracted', 0)} version(s) extracted")
-            else:
-                lines.append(f"{label} {sid}: {s.get('changes', 0)} fact change(s), {s.get('flags_opened', 0)} flag(s) "
-                             f"opened, {s.get('flags_closed', 0)} closed")
+    for stage, module, formatter in (("extract", "wardwatch.cli_extract", "extraction_summary"),
+                                     ("diff", "wardwatch.cli_analyst", "diff_summary")):
+        if out[stage]:
+            lines.append(_stage_line(stage, out[stage], module, formatter))
     p = out["prefect"]
     lines.append(f"open flags: {out['report']['open_flags']}" + ("; webhook notified" if out["notified"] else ""))
     lines.append(f"prefect flow run {p['flow_run_name']} ({p['flow_run_id']})" + (f": {p['url']}" if p["url"] else ""))
     arts = [f"{key} {a['url']}" if a["url"] else key for key, a in p["artifacts"].items()]
     if arts:
-        lines.append("artifacts: " + ", ".join(arts) + ("" if p["url"] else "  (prefect artifact inspect KEY)"))
+        hint = "" if p["url"] else f"  (PREFECT_HOME={p['home']} prefect artifact inspect KEY)"
+        lines.append("artifacts: " + ", ".join(arts) + hint)
     return "\n".join(lines)
+
+
+def _stage_line(stage: str, summary: dict[str, Any], module: str, formatter: str) -> str:
+    """The stage's own one-line summary (as `--no-prefect` prints it), or a plain fallback."""
+    import importlib
+
+    if summary.get("skipped"):
+        return f"{stage}: skipped ({summary['skipped']})"
+    try:
+        return getattr(importlib.import_module(module), formatter)(summary)
+    except (ImportError, AttributeError, KeyError, TypeError):
+        return f"{stage}: " + ", ".join(f"{k} {v}" for k, v in summary.items() if isinstance(v, (int, float)))
+
+
+class _OneLine(logging.Formatter):
+    """Formats a record as its inner formatter would, leaving out any traceback."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _one_line_console_errors() -> None:
+    """Prefect's terminal log shows errors without tracebacks (its API log, and so the UI, keeps them)."""
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler" and not isinstance(handler.formatter, _OneLine):
+            handler.setFormatter(_OneLine(handler.formatter))
 
 
 def _first_line(exc: BaseException) -> str:

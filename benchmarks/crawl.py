@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from wardwatch.registry import local_source, to_toml
 from wardwatch.sitesrv import SiteConfig, SiteServer
 from wardwatch.subproc import crawl_subprocess
 
@@ -80,19 +81,7 @@ def generate(root: Path, pages: int, pdfs: int) -> int:
 
 
 def registry(base: str, pages: int) -> str:
-    return f'''[[source]]
-id = "bench"
-municipality = "練馬区"
-code = "131202"
-kind = "official"
-start_urls = ["{base}/index.html"]
-allowed_domains = ["127.0.0.1"]
-follow = ["^/"]
-max_depth = 3
-schedule = "0 6 * * *"
-delay_seconds = 0
-max_pages = {pages * 2}
-'''
+    return to_toml([local_source("bench", base, "/index.html", follow=["^/"], max_depth=3, max_pages=pages * 2)])
 
 
 def timed_crawl(reg: Path, db: Path) -> tuple[float, dict]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from wardwatch.demo import demo_site_root
+from wardwatch.registry import local_source, to_toml
 from wardwatch.sitesrv import DEMO_CONFIG, SiteServer
 from wardwatch.subproc import crawl_subprocess
 
@@ -43,22 +44,8 @@ def site(site_versions: dict[str, Path]):
 
 
 def registry_text(base: str, *, sid: str = "fixture-nerima", follow: tuple[str, ...] = (f"^{NERIMA}/", "^/nerima/private/"),
-                  start: str = f"{NERIMA}/index.html", max_depth: int = 2, extra: str = "") -> str:
-    follow_toml = ", ".join(f'"{f}"' for f in follow)
-    return f'''
-[[source]]
-id = "{sid}"
-municipality = "練馬区"
-code = "131202"
-kind = "official"
-start_urls = ["{base}{start}"]
-allowed_domains = ["127.0.0.1"]
-follow = [{follow_toml}]
-max_depth = {max_depth}
-schedule = "0 6 * * *"
-delay_seconds = 0
-{extra}
-'''
+                  start: str = f"{NERIMA}/index.html", max_depth: int = 2, **extra) -> str:
+    return to_toml([local_source(sid, base, start, follow=list(follow), max_depth=max_depth, **extra)])
 
 
 @pytest.fixture

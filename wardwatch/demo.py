@@ -7,6 +7,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from wardwatch.registry import local_source, to_toml
 from wardwatch.sitesrv import DEMO_CONFIG, SiteServer
 from wardwatch.subproc import crawl_subprocess
 
@@ -17,55 +18,16 @@ def demo_site_root() -> Path:
 
 def demo_registry(base: str) -> str:
     """The demo's source registry, pointing at the local server."""
-    return f'''
-[[source]]
-id = "demo-nerima"
-municipality = "練馬区"
-code = "131202"
-kind = "official"
-start_urls = ["{base}/nerima/kurashi/jinken/hitorioya/index.html"]
-allowed_domains = ["127.0.0.1"]
-follow = ["^/nerima/kurashi/jinken/hitorioya/"]
-max_depth = 2
-schedule = "0 6 * * *"
-delay_seconds = 0
-
-[[source]]
-id = "demo-kita"
-municipality = "北区"
-code = "131172"
-kind = "official"
-start_urls = ["{base}/kita/kitahapi/mokuteki/hitori.html"]
-allowed_domains = ["127.0.0.1"]
-follow = ["^/kita/"]
-max_depth = 1
-schedule = "15 6 * * *"
-delay_seconds = 0
-
-[[source]]
-id = "demo-matome-nerima"
-municipality = "練馬区"
-code = "131202"
-kind = "secondary"
-start_urls = ["{base}/press/nerima-matome.html"]
-allowed_domains = ["127.0.0.1"]
-follow = []
-max_depth = 0
-schedule = "0 9 * * 1"
-delay_seconds = 0
-
-[[source]]
-id = "demo-mamamoi-kita"
-municipality = "北区"
-code = "131172"
-kind = "secondary"
-start_urls = ["{base}/press/225813.html"]
-allowed_domains = ["127.0.0.1"]
-follow = []
-max_depth = 0
-schedule = "0 9 * * 1"
-delay_seconds = 0
-'''
+    return to_toml([
+        local_source("demo-nerima", base, "/nerima/kurashi/jinken/hitorioya/index.html",
+                     follow=["^/nerima/kurashi/jinken/hitorioya/"], max_depth=2),
+        local_source("demo-kita", base, "/kita/kitahapi/mokuteki/hitori.html", municipality="北区", code="131172",
+                     follow=["^/kita/"], max_depth=1, schedule="15 6 * * *"),
+        local_source("demo-matome-nerima", base, "/press/nerima-matome.html", kind="secondary", max_depth=0,
+                     schedule="0 9 * * 1"),
+        local_source("demo-mamamoi-kita", base, "/press/225813.html", municipality="北区", code="131172",
+                     kind="secondary", max_depth=0, schedule="0 9 * * 1"),
+    ])
 
 
 def _prepare_db(db_path: Path) -> None:

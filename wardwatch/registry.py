@@ -174,3 +174,29 @@ def _check_digit_ok(code: str) -> bool:
     """全国地方公共団体コード: the 6th digit is a mod-11 check digit of the first five."""
     total = sum(int(d) * w for d, w in zip(code[:5], (6, 5, 4, 3, 2)))
     return int(code[5]) == (11 - total % 11) % 10
+
+
+def to_toml(entries: list[dict]) -> str:
+    """Registry text for ``entries`` (dicts of registry keys), e.g. for generated local sites."""
+
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    blocks = []
+    for entry in entries:
+        blocks.append("[[source]]\n" + "".join(f"{k} = {value(v)}\n" for k, v in entry.items()))
+    return "\n".join(blocks)
+
+
+def local_source(sid: str, base: str, start: str, *, municipality: str = "練馬区", code: str = "131202",
+                 kind: str = "official", follow: list[str] | tuple[str, ...] = (), max_depth: int = 2, **extra: object) -> dict:
+    """A registry entry for a site served on 127.0.0.1 (demo, tests, benchmarks): no politeness delay."""
+    return {"id": sid, "municipality": municipality, "code": code, "kind": kind, "start_urls": [base + start],
+            "allowed_domains": ["127.0.0.1"], "follow": list(follow), "max_depth": max_depth,
+            "schedule": "0 6 * * *", "delay_seconds": 0, **extra}

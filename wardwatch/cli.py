@@ -61,11 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("run", help="the main job: crawl, then the later stages",
-                       description="One full pipeline run: crawl, then extract facts from new versions.")
+                       description="One full pipeline run as a Prefect flow run: per source crawl, extract, diff and flag; "
+                                   "then the change report and flags as artifacts.")
     _add_sources(p)
     _add_db(p)
     _add_format(p)
     p.add_argument("--no-prefect", action="store_true", help="run the stages directly, without a Prefect flow run")
+    p.add_argument("--webhook", metavar="URL", default=None,
+                   help="POST a JSON note when the run finds fact changes or new flags (default: $WARDWATCH_WEBHOOK_URL)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("demo", help="offline demo: crawl a bundled site twice and show what changed",

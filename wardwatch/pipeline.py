@@ -1,4 +1,4 @@
-"""`wardwatch run --no-prefect`: the main job, stage after stage, in this process."""
+"""`wardwatch run`: the main job — a Prefect flow run, or with `--no-prefect` the stages in this process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from typing import Any
 
 
 def run_pipeline(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> int:
+    if not getattr(args, "no_prefect", False):  # the default: every run is a Prefect flow run
+        from wardwatch.run_flow import run_with_prefect
+
+        return run_with_prefect(args, db_path, args.sources, sources)
     from spiders.progress import ProgressDisplay
     from wardwatch.cli import Failed
     from wardwatch.cli_extract import extraction_summary

@@ -43,6 +43,8 @@ def run_with_prefect(args: argparse.Namespace, db_path: Path, sources_file: Path
         raise
     except Exception as exc:  # Prefect could not run the flow, or a whole-run stage (report) broke
         raise Failed(f"pipeline: {type(exc).__name__}: {_first_line(exc)}") from None
+    finally:
+        _stop_temporary_server()
     out = to_json(summary, db_path)
     if getattr(args, "format", "table") == "json":
         print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
@@ -162,6 +164,32 @@ def _one_line_console_errors() -> None:
     for handler in logging.getLogger().handlers:
         if type(handler).__name__ == "PrefectConsoleHandler" and not isinstance(handler.formatter, _OneLine):
             handler.setFormatter(_OneLine(handler.formatter))
+
+
+def _stop_temporary_server() -> None:
+    """In Prefect's local mode, stop its temporary server now rather than at exit, so that the
+    one-line reason stays the last line on stderr. Logs and events are sent first. Never raises."""
+    import inspect
+
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():  # a configured server (or a test harness): not ours to stop
+        return
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+        from prefect.server.api.server import SubprocessASGIServer
+        from prefect.utilities.asyncutils import run_coro_as_sync
+
+        async def drain() -> None:
+            for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
+                if inspect.isawaitable(result):
+                    await result
+
+        run_coro_as_sync(drain())
+        SubprocessASGIServer().stop()
+    except Exception:  # at worst Prefect stops it at exit, as it always does
+        pass
 
 
 def _first_line(exc: BaseException) -> str:

@@ -22,7 +22,9 @@ class TransientStageError(RuntimeError):
 
 
 TRANSIENT_KINDS = {"timeout", "connection", "connection_refused", "truncated", "robots_unavailable", "http_500", "http_502",
-                   "http_503", "http_504", "http_429", "dns"}
+                   "http_503", "http_504", "http_429"}
+# "dns" is not here: the crawl already retried it with backoff, and a host that does not resolve
+# (or no network at all) should be reported at once, not after minutes of flow-level retries.
 
 
 def crawl_stage(sources_file: Path, db_path: Path, source_id: str, timeout: float | None = 3600) -> dict[str, Any]:

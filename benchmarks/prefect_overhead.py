@@ -1,0 +1,142 @@
+"""What Prefect costs a pipeline run: `wardwatch run` with and without Prefect over a 50-page site.
+
+    python -m benchmarks.prefect_overhead        (or: python benchmarks/prefect_overhead.py)
+
+Generates a 50-page ward site in a temporary directory, serves it on 127.0.0.1
+(wardwatch.sitesrv.SiteServer), writes a one-source registry with delay_seconds = 0, then times,
+each in a fresh Python process as the CLI would run, into a fresh warehouse:
+
+  no-prefect    the in-process pipeline (`wardwatch run --no-prefect`: wardwatch/pipeline.py)
+  prefect-cold  the pipeline flow (`wardwatch run`), in a fresh PREFECT_HOME (Prefect creates its database)
+  prefect-warm  the same again, PREFECT_HOME already set up (the usual case)
+  prefect-2nd   a second flow run in the same process (Prefect's local server already up), as a
+                long-lived process such as `wardwatch schedule` sees it
+
+and prints each wall time and its ratio to no-prefect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PAGES = 50
+ROOT = Path(__file__).resolve().parents[1]
+
+REGISTRY = """
+[[source]]
+id = "bench"
+municipality = "練馬区"
+code = "131202"
+kind = "official"
+start_urls = ["{base}/bench/index.html"]
+allowed_domains = ["127.0.0.1"]
+follow = ["^/bench/"]
+max_depth = 1
+schedule = "0 6 * * *"
+delay_seconds = 0
+max_pages = 200
+"""
+
+
+def make_site(root: Path) -> None:
+    folder = root / "bench"
+    folder.mkdir(parents=True)
+    links = "".join(f'<li><a href="p{i:02d}.html">手当 {i}</a></li>' for i in range(1, PAGES))
+    (folder / "index.html").write_text(
+        f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>ひとり親家庭</title></head>'
+        f"<body><h1>ひとり親家庭への支援</h1><ul>{links}</ul></body></html>", encoding="utf-8")
+    for i in range(1, PAGES):
+        (folder / f"p{i:02d}.html").write_text(
+            f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>支援 {i}</title></head><body>'
+            f"<h1>支援制度 {i}</h1><p>月額 {40000 + i * 130:,}円を支給します（令和8年4月1日から）。</p>"
+            f"<p>問い合わせ：子育て支援課 電話 03-3993-{1000 + i}</p><p>更新日：2026年4月{1 + i % 28}日</p>"
+            f"</body></html>", encoding="utf-8")
+
+
+def child(mode: str, sources_file: Path, db_dir: Path) -> None:
+    """One timed run (or two, for prefect-2nd), as `wardwatch run` would do it."""
+    sys.stdout = open(os.devnull, "w")  # the run's own summary is not the benchmark's output
+    from wardwatch.registry import load_sources
+
+    sources = load_sources(sources_file)
+    args = argparse.Namespace(format="json", sources=sources_file, source_ids=None, no_prefect=mode == "no-prefect",
+                              webhook=None)
+    if mode == "no-prefect":
+        from wardwatch.pipeline import run_pipeline
+
+        run_pipeline(args, db_dir / "a" / "w.duckdb", sources)
+        return
+    if mode == "prefect-2nd":  # the flow itself, twice: the temporary server stays up in between
+        import asyncio
+
+        from flows.server import configure_env
+
+        configure_env(db_dir / "a" / "w.duckdb")
+        from flows.pipeline import pipeline
+
+        for db in (db_dir / "a" / "w.duckdb", db_dir / "b" / "w.duckdb"):  # the second one is timed
+            started = time.perf_counter()
+            asyncio.run(pipeline(sources_file=str(sources_file), db_path=str(db), source_ids=[s.id for s in sources]))
+        print(json.dumps({"second_run_s": time.perf_counter() - started}), file=sys.stderr)
+        return
+    from wardwatch.run_flow import run_with_prefect
+
+    run_with_prefect(args, db_dir / "a" / "w.duckdb", sources_file, sources)
+
+
+def timed(mode: str, sources_file: Path, work: Path, prefect_home: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    db_dir = work / mode
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode, str(sources_file), str(db_dir)],
+                          env=env, capture_output=True, text=True, cwd=ROOT, timeout=900)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        sys.exit(f"{mode}: exit {proc.returncode}: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    if mode == "prefect-2nd":
+        line = [ln for ln in proc.stderr.splitlines() if ln.startswith('{"second_run_s"')][-1]
+        return json.loads(line)["second_run_s"]
+    return wall
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
+        return
+    sys.path.insert(0, str(ROOT))
+    from wardwatch.sitesrv import SiteConfig, SiteServer
+
+    with tempfile.TemporaryDirectory(prefix="wardwatch-prefect-bench-") as tmp:
+        work = Path(tmp)
+        make_site(work / "site")
+        with SiteServer(work / "site", SiteConfig(robots="User-agent: *\nDisallow:\n")) as site:
+            sources_file = work / "sources.toml"
+            sources_file.write_text(REGISTRY.format(base=site.base), encoding="utf-8")
+            times = {"no-prefect": timed("no-prefect", sources_file, work, work / "unused-home")}
+            times["prefect-cold"] = timed("prefect-cold", sources_file, work, work / "prefect-home")
+            times["prefect-warm"] = timed("prefect-warm", sources_file, work, work / "prefect-home")
+            times["prefect-2nd"] = timed("prefect-2nd", sources_file, work, work / "prefect-home")
+            pages = len(set(site.paths(200)))
+    base = times["no-prefect"]
+    print(f"pipeline over a {PAGES}-page loopback site ({pages} distinct paths answered 200, robots.txt included), one source, "
+          f"delay 0, fresh warehouse each run; wall time of a fresh process unless noted")
+    notes = {"no-prefect": "in-process stages (--no-prefect)", "prefect-cold": "pipeline flow, fresh PREFECT_HOME",
+             "prefect-warm": "pipeline flow, existing PREFECT_HOME",
+             "prefect-2nd": "second flow run in the same process (server up)"}
+    for mode, seconds in times.items():
+        print(f"  {mode:<13} {seconds:7.2f} s   x{seconds / base:5.2f}   {notes[mode]}")
+    print(f"ratio prefect/no-prefect: {times['prefect-warm'] / base:.2f} (warm), {times['prefect-cold'] / base:.2f} (cold), "
+          f"{times['prefect-2nd'] / base:.2f} (server already up)")
+
+
+if __name__ == "__main__":
+    main()

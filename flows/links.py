@@ -1,0 +1,16 @@
+"""Prefect UI links, when a UI exists (a configured server or Cloud; not the ephemeral local mode)."""
+
+from __future__ import annotations
+
+
+def ui_url(kind: str, object_id: str | None) -> str | None:
+    """``ui_url("flow-run", id)`` / ``ui_url("artifact", id)`` -> URL, or None without a UI."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL
+
+    if not object_id or not PREFECT_API_URL.value():  # ephemeral server: gone when the process exits
+        return None
+    base = PREFECT_UI_URL.value()
+    if not base:
+        return None
+    section = "runs" if kind == "flow-run" else "artifacts"
+    return f"{base.rstrip('/')}/{section}/{kind}/{object_id}"

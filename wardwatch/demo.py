@@ -78,6 +78,10 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
                 for s in result["sources"]) + f"; {result['extract']['facts']} facts extracted")
     fact_changes = changes(db_path, results[-1]["run_id"])
     open_flags = [f for f in flags(db_path, open_only=True) if f["rule"] != "broken_link"]
+    from wardwatch.reporting import render
+
+    report = db_path.with_name("demo-report.html")
+    report.write_text(render(db_path, "html"), encoding="utf-8")
     if fmt == "json":
         print(json.dumps({"runs": results, "changes": fact_changes, "flags": open_flags}, ensure_ascii=False, indent=2,
                          default=str))
@@ -90,7 +94,9 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
     print("\nOpen flags (outdated program data):")
     for f in open_flags:
         print(f"  [{f['severity']}] {f['rule']}: {f['program'] or '-'} — {_evidence_line(f)}")
-    print(f"\nwarehouse: {db_path}\n  try: wardwatch changes --db {db_path}\n       wardwatch flags --open --db {db_path}"
+    print(f"\neditor report: {report}  (one self-contained HTML file)")
+    print(f"warehouse: {db_path}\n  try: wardwatch review --db {db_path}        # review app on http://127.0.0.1:8000"
+          f"\n       wardwatch changes --db {db_path}\n       wardwatch flags --open --db {db_path}"
           f"\n       wardwatch query --db {db_path} \"SELECT * FROM current_facts WHERE kind = 'amount'\"")
     return 0
 

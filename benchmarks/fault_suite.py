@@ -24,7 +24,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ["tests/test_faults.py", "tests/test_safety_units.py", "tests/test_crash.py"]
+FILES = ["tests/test_faults.py", "tests/test_faults_standalone.py", "tests/test_safety_units.py", "tests/test_crash.py"]
 
 # table row of docs/faults.md -> test name prefixes
 ROWS: list[tuple[str, tuple[str, ...]]] = [

@@ -17,6 +17,17 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 NERIMA = "/nerima/kurashi/jinken/hitorioya"
 
 
+def q(db: Path, sql: str, params=()) -> list[tuple]:
+    """Rows of a read-only query on a test warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():

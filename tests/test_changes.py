@@ -11,20 +11,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import NERIMA
+from tests.conftest import NERIMA, q
 from wardwatch.demo import demo_registry
-from wardwatch.stages import diff_stage, extract_stage
+from wardwatch.stages import extract_stage
 from wardwatch.subproc import crawl_subprocess
 
 SYUUROU = Path(NERIMA.lstrip("/")) / "syuurou.html"
 
-
-def q(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
 
 from extractors.encoding import decode_html
-from tests.conftest import NERIMA
+from tests.conftest import NERIMA, q
 
-
-def q(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def test_first_crawl_fetches_the_right_urls(site, crawl, db):

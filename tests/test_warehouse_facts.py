@@ -6,18 +6,10 @@ import json
 import subprocess
 import sys
 
-import duckdb
 
-from tests.conftest import NERIMA
+from tests.conftest import NERIMA, q
 from warehouse.facts import extract_pending
 
-
-def q(db, sql, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def test_run_crawls_then_extracts_and_facts_carry_evidence(site, registry, db):

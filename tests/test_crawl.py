@@ -100,3 +100,9 @@ def test_page_cap_and_depth_bound_the_crawl(tmp_path, site, db):
     urls = {r[0].rsplit("/", 1)[1] for r in q(db, "SELECT url FROM fetches WHERE status IS NOT NULL")}
     # depth 0: only the start page, plus the PDF it links (PDFs are always fetched)
     assert urls == {"index.html", "hitorioya_guide.pdf"}
+
+
+def test_a_finished_crawl_leaves_no_run_lock_behind(site, crawl, db):
+    crawl()
+    crawl()
+    assert [p.name for p in (db.parent / "locks").glob("*run-*.lock")] == []

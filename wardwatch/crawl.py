@@ -42,12 +42,15 @@ def prepare(db_path: Path) -> int:
 
 def crawl(sources: list[Source], db_path: Path, *, run_id: str | None = None, progress: Any = None,
           extra_settings: dict[str, Any] | None = None) -> CrawlResult:
-    from warehouse.locks import hold
+    from warehouse.locks import hold, lock_path
 
     db_path = Path(db_path)
     run_id = run_id or runs.new_run_id()
-    with hold(db_path, runs.run_lock_name(run_id), timeout=0):  # marks the run alive while this process lives
-        return _crawl(sources, db_path, run_id, progress, extra_settings or {})
+    try:
+        with hold(db_path, runs.run_lock_name(run_id), timeout=0):  # marks the run alive while this process lives
+            return _crawl(sources, db_path, run_id, progress, extra_settings or {})
+    finally:
+        lock_path(db_path, runs.run_lock_name(run_id)).unlink(missing_ok=True)  # run ids are never reused
 
 
 def _crawl(sources: list[Source], db_path: Path, run_id: str, progress: Any, extra_settings: dict[str, Any]) -> CrawlResult:

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from wardwatch.faultsrv import build_pdf
 from wardwatch.registry import local_source, to_toml
 from wardwatch.sitesrv import SiteConfig, SiteServer
 from wardwatch.subproc import crawl_subprocess
@@ -26,23 +27,13 @@ PER_SECTION = 40
 def minimal_pdf(n: int) -> bytes:
     """A small valid one-page PDF with unique text."""
     text = f"BT /F1 12 Tf 72 720 Td (wardwatch benchmark document {n}) Tj ET".encode()
-    objs = [
+    return build_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(text) + text + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objs, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    ])
 
 
 def page(title: str, links: list[str], n: int) -> bytes:

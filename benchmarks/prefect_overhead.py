@@ -26,23 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from wardwatch.registry import local_source, to_toml
+
 PAGES = 50
 ROOT = Path(__file__).resolve().parents[1]
 
-REGISTRY = """
-[[source]]
-id = "bench"
-municipality = "練馬区"
-code = "131202"
-kind = "official"
-start_urls = ["{base}/bench/index.html"]
-allowed_domains = ["127.0.0.1"]
-follow = ["^/bench/"]
-max_depth = 1
-schedule = "0 6 * * *"
-delay_seconds = 0
-max_pages = 200
-"""
 
 
 def make_site(root: Path) -> None:
@@ -120,7 +108,8 @@ def main() -> None:
         make_site(work / "site")
         with SiteServer(work / "site", SiteConfig(robots="User-agent: *\nDisallow:\n")) as site:
             sources_file = work / "sources.toml"
-            sources_file.write_text(REGISTRY.format(base=site.base), encoding="utf-8")
+            sources_file.write_text(to_toml([local_source("bench", site.base, "/bench/index.html", follow=["^/bench/"],
+                                                        max_depth=1, max_pages=200)]), encoding="utf-8")
             times = {"no-prefect": timed("no-prefect", sources_file, work, work / "unused-home")}
             times["prefect-cold"] = timed("prefect-cold", sources_file, work, work / "prefect-home")
             times["prefect-warm"] = timed("prefect-warm", sources_file, work, work / "prefect-home")

@@ -84,13 +84,13 @@ def test_response_kinds():
     assert classify_response(200, "") == "empty"
     assert classify_response(200, "更新日：2025年4月1日\nページ番号：1") == "empty"
     assert classify_response(200, None, media_type="application/pdf") == "empty"
-    deep = "https://www.city.example.lg.jp/kurashi/jinken/hitorioya/syuurou.html"
-    top = "https://www.city.example.lg.jp/"
+    deep = "https://ward.example.jp/kurashi/jinken/hitorioya/syuurou.html"
+    top = "https://ward.example.jp/"
     assert classify_response(200, ok, start_url=deep, final_url=top) == "redirect_to_top"
     assert classify_response(200, ok, start_url=deep, final_url=top + "index.html") == "redirect_to_top"
     assert classify_response(200, ok, start_url=deep, final_url=deep.replace("syuurou", "syuurou2")) == "ok"
-    assert classify_response(200, ok, start_url="https://www.city.example.lg.jp/",
-                             final_url="https://www.city.example.lg.jp/index.html") == "ok"
+    assert classify_response(200, ok, start_url="https://ward.example.jp/",
+                             final_url="https://ward.example.jp/index.html") == "ok"
 
 
 def test_mentions_in_long_pages_are_not_soft_404_or_blocked():

@@ -289,7 +289,8 @@ def calendar(path: str = "/calendar.html") -> Fault:
 # ---------------------------------------------------------------- PDFs
 
 
-def _pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
+def build_pdf(objects: list[bytes], trailer_extra: bytes = b"") -> bytes:
+    """A PDF file of ``objects`` (numbered from 1; object 1 must be the catalog) with a correct xref."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for i, obj in enumerate(objects, 1):
@@ -315,7 +316,7 @@ def image_only_pdf() -> bytes:
     """One page with a grey image and no text layer (a scan)."""
     w = h = 64
     pixels = zlib.compress(bytes((x * 4) % 256 for _ in range(h) for x in range(w)))
-    return _pdf(_CATALOG + [
+    return build_pdf(_CATALOG + [
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 5 0 R >> >> "
         b"/Contents 4 0 R >>",
         _stream(b"q 400 0 0 400 100 300 cm /Im1 Do Q"),
@@ -326,7 +327,7 @@ def image_only_pdf() -> bytes:
 
 def encrypted_pdf() -> bytes:
     """Standard-security-handler encryption whose user password is not empty."""
-    return _pdf(_CATALOG + [
+    return build_pdf(_CATALOG + [
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         _stream(b"\x8a\x01\x33" * 20),
         b"<< /Filter /Standard /V 2 /R 3 /Length 128 /P -3904 /O <" + b"ab" * 32 + b"> /U <" + b"cd" * 32 + b"> >>",

@@ -21,7 +21,7 @@ CIVICHAT = SHARED / "corpus" / "datasets" / "civichat" / "versions"
 # the URL in 受付終了日, the contact in 詳細参照先). MANIFEST.md names 81a84d8, but by content it is 24b2faa;
 # 81a84d8 (same day) is well-formed and imports.
 SHIFTED = "24b2faa"
-URL = "https://www.city.shibuya.tokyo.jp/kodomo/teate/hitorioya/hitorioya_teate.html#ikusei"
+URL = "https://ward.example.jp/kodomo/teate/hitorioya/hitorioya_teate.html#ikusei"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run demo test bench clean browser-deps
+.PHONY: run demo test test-fast lint bench clean browser-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,17 @@ run: $(VENV)/.run-deps
 demo: $(VENV)/.run-deps
 	$(BIN)/wardwatch demo
 
-test: $(VENV)/.test-deps browser-deps
+# The contracts first (import layers, no cycles, ruff), then the whole suite.
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: lint browser-deps
 	$(BIN)/pytest
+
+# The fast loop: pure and unit tests, no crawls, no Prefect, no browser (under 30 s).
+test-fast: $(VENV)/.test-deps
+	$(BIN)/pytest -q -m "not slow" --ignore=tests/e2e
 
 bench: $(VENV)/.test-deps
 	$(BIN)/python -m benchmarks.crawl

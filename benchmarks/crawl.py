@@ -16,10 +16,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from wardwatch.faultsrv import build_pdf
-from wardwatch.registry import local_source, to_toml
-from wardwatch.sitesrv import SiteConfig, SiteServer
-from wardwatch.subproc import crawl_subprocess
+from spiders.registry import to_toml
+from tests.support.faultsrv import build_pdf
+from tests.support.registry import local_source
+from wardwatch.demo.server import SiteConfig, SiteServer
+from wardwatch.stages.crawl import crawl_subprocess
 
 PER_SECTION = 40
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.changes import detect_changes
+from wardwatch.stages.changes import detect_changes
 from warehouse.schema import migrate
 
 TEXT = ("ひとり親家庭住宅支援資金貸付\\n貸付額は上限' || ({amount}) || '万円、12か月間です。\\n"

@@ -5,7 +5,7 @@
 
 Each gold file is evaluated on every rendering that exists here:
   * "text": the seed text file (../shared/seeds), one Block per line (Document.from_blocks);
-  * "html": the demo page (wardwatch/demo_site/v1/...) through extractors.html.extract_html;
+  * "html": the demo page (wardwatch/demo/site/v1/...) through extractors.html.extract_html;
   * "pdf":  the corpus PDF (../shared/corpus) through extractors.pdf.extract_pdf, keeping only
     facts of the gold's article (its page and program heading).
 A gold row marked ``"only": "text"``/``"html"`` belongs to that rendering only. Facts are
@@ -19,9 +19,10 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from extractors.facts import extract_facts
 from extractors.model import Document, Fact
@@ -29,7 +30,7 @@ from extractors.model import Document, Fact
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 GOLD_DIR = REPO / "tests" / "gold"
-DEMO_V1 = REPO / "wardwatch" / "demo_site" / "v1"
+DEMO_V1 = REPO / "wardwatch" / "demo" / "site" / "v1"
 TARGETS = {"amount": 0.95, "phone": 0.95, "date": 0.95, "fiscal_year": 0.95}
 DEFAULT_TARGET = 0.9
 

@@ -69,7 +69,7 @@ OUT_ENV = "WARDWATCH_FAULT_SUITE_OUT"
 _results: list[dict] = []
 
 
-def pytest_runtest_logreport(report) -> None:  # noqa: ANN001 - pytest hook
+def pytest_runtest_logreport(report) -> None:
     if not os.environ.get(OUT_ENV):
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
@@ -82,7 +82,7 @@ def pytest_runtest_logreport(report) -> None:  # noqa: ANN001 - pytest hook
         _results.append({"nodeid": report.nodeid, "outcome": "failed", "data_lost": 0})
 
 
-def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001 - pytest hook
+def pytest_sessionfinish(session, exitstatus) -> None:
     out = os.environ.get(OUT_ENV)
     if out:
         Path(out).write_text(json.dumps(_results), encoding="utf-8")

@@ -3,7 +3,7 @@
     python -m benchmarks.prefect_overhead        (or: python benchmarks/prefect_overhead.py)
 
 Generates a 50-page ward site in a temporary directory, serves it on 127.0.0.1
-(wardwatch.sitesrv.SiteServer), writes a one-source registry with delay_seconds = 0, then times,
+(wardwatch.demo.server.SiteServer), writes a one-source registry with delay_seconds = 0, then times,
 each in a fresh Python process as the CLI would run, into a fresh warehouse:
 
   no-prefect    the in-process pipeline (`wardwatch run --no-prefect`: wardwatch/pipeline.py)
@@ -17,7 +17,6 @@ and prints each wall time and its ratio to no-prefect.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -26,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from wardwatch.registry import local_source, to_toml
+from spiders.registry import to_toml
+from tests.support.registry import local_source
 
 PAGES = 50
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,21 +50,19 @@ def make_site(root: Path) -> None:
 
 def child(mode: str, sources_file: Path, db_dir: Path) -> None:
     """One timed run (or two, for prefect-2nd), as `wardwatch run` would do it."""
-    sys.stdout = open(os.devnull, "w")  # the run's own summary is not the benchmark's output
-    from wardwatch.registry import load_sources
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the run's own summary is not the benchmark's output
+    from spiders.registry import load_sources
 
     sources = load_sources(sources_file)
-    args = argparse.Namespace(format="json", sources=sources_file, source_ids=None, no_prefect=mode == "no-prefect",
-                              webhook=None)
     if mode == "no-prefect":
-        from wardwatch.pipeline import run_pipeline
+        from wardwatch.cli.run import run_direct
 
-        run_pipeline(args, db_dir / "a" / "w.duckdb", sources)
+        run_direct(sources_file, db_dir / "a" / "w.duckdb", sources)
         return
     if mode == "prefect-2nd":  # the flow itself, twice: the temporary server stays up in between
         import asyncio
 
-        from flows.server import configure_env
+        from wardwatch.cli.prefect_server import configure_env
 
         configure_env(db_dir / "a" / "w.duckdb")
         from flows.pipeline import pipeline
@@ -74,9 +72,9 @@ def child(mode: str, sources_file: Path, db_dir: Path) -> None:
             asyncio.run(pipeline(sources_file=str(sources_file), db_path=str(db), source_ids=[s.id for s in sources]))
         print(json.dumps({"second_run_s": time.perf_counter() - started}), file=sys.stderr)
         return
-    from wardwatch.run_flow import run_with_prefect
+    from wardwatch.cli.run import run_with_prefect
 
-    run_with_prefect(args, db_dir / "a" / "w.duckdb", sources_file, sources)
+    run_with_prefect(db_dir / "a" / "w.duckdb", sources_file, sources)
 
 
 def timed(mode: str, sources_file: Path, work: Path, prefect_home: Path) -> float:
@@ -101,7 +99,7 @@ def main() -> None:
         child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))
         return
     sys.path.insert(0, str(ROOT))
-    from wardwatch.sitesrv import SiteConfig, SiteServer
+    from wardwatch.demo.server import SiteConfig, SiteServer
 
     with tempfile.TemporaryDirectory(prefix="wardwatch-prefect-bench-") as tmp:
         work = Path(tmp)
@@ -118,7 +116,7 @@ def main() -> None:
     base = times["no-prefect"]
     print(f"pipeline over a {PAGES}-page loopback site ({pages} distinct paths answered 200, robots.txt included), one source, "
           f"delay 0, fresh warehouse each run; wall time of a fresh process unless noted")
-    notes = {"no-prefect": "in-process stages (--no-prefect)", "prefect-cold": "pipeline flow, fresh PREFECT_HOME",
+    notes = {"no-prefect": "the runner without Prefect (--no-prefect)", "prefect-cold": "pipeline flow, fresh PREFECT_HOME",
              "prefect-warm": "pipeline flow, existing PREFECT_HOME",
              "prefect-2nd": "second flow run in the same process (server up)"}
     for mode, seconds in times.items():

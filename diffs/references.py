@@ -5,8 +5,9 @@ its update date (更新日). Used by ``diffs.flags`` to judge how current a page
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from diffs.facts import fact_field as _f
 from diffs.jpdate import fiscal_year_of, nfkc, parse_fiscal_year, parse_jp_date, parse_year

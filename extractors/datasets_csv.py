@@ -19,7 +19,8 @@ from typing import Any
 
 import phonenumbers
 
-from extractors.datasets import MUNI_RE, URL_RE, Parsed, Problem, _show, cell_facts
+from extractors.dataset_cells import MUNI_RE, URL_RE, Parsed, Problem, cell_facts
+from extractors.dataset_cells import show as _show
 
 COLUMNS = ("municipality", "program", "kind", "qualifier", "value", "text", "url")
 KINDS = {

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from extractors.lineview import Candidate, LineView
 from extractors.model import Block, Document, Fact

@@ -59,7 +59,7 @@ class LineView:
     _tokens: list[Token] | None = None
 
     @classmethod
-    def build(cls, line: str, sudachi: bool = True) -> "LineView":
+    def build(cls, line: str, sudachi: bool = True) -> LineView:
         norm = normalize(line)
         identity = Mapped(norm.text, None, None, len(norm.text))
         lv = cls(line=line, norm=norm, view=identity, sudachi=sudachi)

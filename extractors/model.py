@@ -44,7 +44,7 @@ class Document:
     warnings: tuple[str, ...] = ()  # e.g. "no text layer"
 
     @classmethod
-    def from_blocks(cls, blocks: list[tuple[str, dict]], media_type: str, **kw: Any) -> "Document":
+    def from_blocks(cls, blocks: list[tuple[str, dict]], media_type: str, **kw: Any) -> Document:
         """Build a Document from (text, attrs) pairs, computing offsets."""
         out: list[Block] = []
         pos = 0

@@ -54,7 +54,7 @@ def _path_edges(obj, matrix: tuple[float, ...], height: float, out: list[dict]) 
 def _may_rule(obj, depth: int, bounds: tuple, mode: tuple) -> bool:
     """Cheap filter: tiny shapes and complex filled artwork cannot be table rulings."""
     if depth == 0:
-        l, b, r, t = bounds
+        l, b, r, t = bounds  # noqa: E741 - PDFium's left, bottom, right, top
         R.FPDFPageObj_GetBounds(obj, l, b, r, t)
         if r.value - l.value < _MIN_EDGE and t.value - b.value < _MIN_EDGE:
             return False

@@ -59,10 +59,7 @@ class _Date:
 def _valid(year: int | None, month: int | None, day: int | None) -> bool:
     if month is not None and not 1 <= month <= 12:
         return False
-    if day is not None:
-        if month is None or day < 1 or day > calendar.monthrange(year or 2000, month)[1]:
-            return False
-    return True
+    return not (day is not None and (month is None or day < 1 or day > calendar.monthrange(year or 2000, month)[1]))
 
 
 def _iso(year: int | None, month: int | None, day: int | None) -> str:

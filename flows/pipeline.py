@@ -1,5 +1,6 @@
-"""The pipeline flow: per source a subflow (crawl -> extract -> diff-and-flag), then the report
-(Prefect artifacts) and the webhook. Thin: the work is in wardwatch.stages.
+"""The pipeline flow: the runner (``wardwatch/runner.py``) under Prefect — one subflow per source
+running ``runner.run_source`` with every stage a task, up to ``max_parallel`` at a time, then
+``runner.finish`` (report, webhook) and the report's artifacts.
 
 A source whose subflow fails (site down, robots.txt, parse error) is reported; the others still
 complete. When any source failed, the parent run ends Failed by raising PipelineFailed, which
@@ -10,20 +11,16 @@ Prefect's local SQLite server sometimes hands states back without their data und
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from flows.crawl import crawl
-from flows.diff_and_flag import diff_and_flag
-from flows.extract import extract
-from flows.locks import source_lock
-from flows.notify import notify
-from flows.report import report
-
-MAX_PARALLEL = 4  # sources crawled at the same time (each crawl is its own child process)
-LOCK_TIMEOUT_S = 3600.0  # how long a run waits for another run of the same source
+from flows.links import ui_url
+from flows.tasks import prefect_step, publish_report
+from wardwatch import runner
+from wardwatch.runner import LOCK_TIMEOUT_S, MAX_PARALLEL, RunOptions
 
 
 class PipelineFailed(RuntimeError):
@@ -41,12 +38,10 @@ class PipelineFailed(RuntimeError):
 async def source_flow(sources_file: str, db_path: str, source_id: str,
                       lock_timeout: float = LOCK_TIMEOUT_S) -> dict[str, Any]:
     logger = get_run_logger()
-    async with source_lock(db_path, source_id, lock_timeout,
-                           on_wait=lambda path: logger.info("waiting for another run of %s (%s)", source_id, path)):
-        crawled = await crawl(sources_file, db_path, source_id)
-        extracted = await extract(db_path, source_id)
-        diffed = await diff_and_flag(db_path, source_id)
-    return {"crawl": crawled, "extract": extracted, "diff": diffed}
+    opts = RunOptions(Path(sources_file), Path(db_path), [source_id], lock_timeout=lock_timeout)
+    # the runner is synchronous; a worker thread keeps the other sources' subflows going meanwhile
+    return await asyncio.to_thread(runner.run_source, opts, source_id, prefect_step,
+                                   lambda path: logger.info("waiting for another run of %s (%s)", source_id, path))
 
 
 @flow(name="wardwatch-pipeline")
@@ -59,27 +54,16 @@ async def pipeline(sources_file: str, db_path: str, source_ids: list[str], max_p
             try:
                 return {"status": "ok", **await source_flow(sources_file, db_path, source_id, lock_timeout)}
             except Exception as exc:  # that source's subflow failed; the others go on
-                return _failure(source_id, exc)
+                return runner.failure(source_id, exc)
 
-    outcomes = await asyncio.gather(*(one(sid) for sid in source_ids))
-    sources = dict(zip(source_ids, outcomes))
-    run_ids = [s["crawl"]["run_id"] for s in sources.values() if s["status"] == "ok" and s["crawl"].get("run_id")]
-    reported = await report(db_path, run_ids)
-    diffs = {sid: s["diff"] for sid, s in sources.items() if s["status"] == "ok"}
-    notified = await notify(diffs, run_ids)
-    failed = [(sid, s) for sid, s in sources.items() if s["status"] == "failed"]
-    status = "ok" if not failed else ("failed" if len(failed) == len(sources) else "partial")
-    message = None
-    if failed:
-        message = f"{len(failed)} of {len(sources)} sources failed (first: {failed[0][0]}: {failed[0][1]['reason']})"
-    summary = {"status": status, "message": message, "sources": sources, "run_ids": run_ids, "report": reported,
-               "notified": notified, "flow_run": {"id": flow_run.get_id(), "name": flow_run.get_name()}}
-    if failed:
-        raise PipelineFailed(message, summary)
+    ids = list(dict.fromkeys(source_ids))
+    outcomes = await asyncio.gather(*(one(sid) for sid in ids))
+    run_id = flow_run.get_id()
+    opts = RunOptions(Path(sources_file), Path(db_path), ids, max_parallel=max_parallel, lock_timeout=lock_timeout,
+                      flow_run={"id": run_id, "name": flow_run.get_name(), "url": ui_url("flow-run", run_id)})
+    summary = await asyncio.to_thread(runner.finish, opts, dict(zip(ids, outcomes)))
+    summary["report"]["artifacts"] = await publish_report(summary["report"]["markdown"], summary["report"]["flags"],
+                                                          summary["run_ids"])
+    if summary["status"] != "ok":
+        raise PipelineFailed(summary["message"], summary)
     return summary
-
-
-def _failure(source_id: str, exc: BaseException) -> dict[str, Any]:
-    """Why a source failed, on one line, without repeating its id (the Prefect UI keeps the whole error)."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].removeprefix(f"{source_id}: ")
-    return {"status": "failed", "error": type(exc).__name__, "reason": reason}

@@ -1,19 +1,21 @@
-"""Which failures are worth retrying, and how long to wait between tries (no Prefect import)."""
+"""The one retry policy of wardwatch's Prefect tasks: which failures are worth retrying, and how
+long to wait between tries."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from wardwatch.stages.errors import TransientStageError
+from warehouse.db import WarehouseError
+
 # Seconds before retry 1, 2, 3. A site that is down for maintenance or a warehouse held by
 # another writer usually comes back within minutes.
 RETRY_DELAYS = [10, 60, 300]
+JITTER = 0.2
 
 
 def is_transient(exc: BaseException | None) -> bool:
     """TransientStageError, or a WarehouseError saying the warehouse is locked."""
-    from wardwatch.stages import TransientStageError
-    from warehouse.db import WarehouseError
-
     if isinstance(exc, TransientStageError):
         return True
     return isinstance(exc, WarehouseError) and "locked" in str(exc).lower()

@@ -31,7 +31,7 @@ class CapturePipeline:
         self._last_load = time.monotonic()
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "CapturePipeline":
+    def from_crawler(cls, crawler: Any) -> CapturePipeline:
         s = crawler.settings
         return cls(
             Path(s["WARDWATCH_DB"]),

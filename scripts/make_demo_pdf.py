@@ -18,7 +18,7 @@ from reportlab.pdfgen import canvas
 FONT = "HeiseiKakuGo-W5"
 DEFAULT_OUT = (
     Path(__file__).resolve().parents[1]
-    / "wardwatch/demo_site/v1/nerima/kurashi/jinken/hitorioya/documents/hitorioya_guide.pdf"
+    / "wardwatch/demo/site/v1/nerima/kurashi/jinken/hitorioya/documents/hitorioya_guide.pdf"
 )
 
 PAGE1 = [

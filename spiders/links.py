@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from lxml import html as lxml_html
 from w3lib.url import canonicalize_url
 
-from wardwatch.registry import Source
+from spiders.registry import Source
 
 DOCUMENT_SUFFIXES = (".pdf",)
 

@@ -17,7 +17,6 @@ from scrapy.http import Response
 from spiders.links import canonical
 from warehouse import read
 
-
 HTML_TYPES = ("text/html", "application/xhtml+xml", None)
 
 
@@ -29,7 +28,7 @@ class ConditionalGetMiddleware:
         self._bodies: dict[str, bytes] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ConditionalGetMiddleware":
+    def from_crawler(cls, crawler: Any) -> ConditionalGetMiddleware:
         return cls(Path(crawler.settings["WARDWATCH_DB"]), crawler.settings["WARDWATCH_SOURCE_ID"])
 
     def known(self) -> dict[str, read.Known]:

@@ -18,7 +18,7 @@ from extractors.encoding import decode_html
 from extractors.model import ExtractionError
 from spiders import responses
 from spiders.links import Link, canonical, select_links
-from wardwatch.registry import Source
+from spiders.registry import Source
 
 HANDLED_STATUSES = [304] + list(range(400, 600))
 

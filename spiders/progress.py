@@ -21,7 +21,7 @@ class ProgressDisplay:
         self.min_interval = min_interval
         self._last = 0.0
 
-    def __deepcopy__(self, memo: dict) -> "ProgressDisplay":
+    def __deepcopy__(self, memo: dict) -> ProgressDisplay:
         return self  # Scrapy deep-copies settings; every crawler must share this one display
 
     def record(self, outcome: str) -> None:
@@ -46,7 +46,7 @@ class ProgressExtension:
         self.display = display
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "ProgressExtension":
+    def from_crawler(cls, crawler: Any) -> ProgressExtension:
         ext = cls(crawler.settings.get("WARDWATCH_PROGRESS"))
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         return ext

@@ -16,8 +16,8 @@ from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_meta_refresh
 from w3lib.url import safe_url_string
 
+from extractors.termsafe import terminal_safe
 from spiders.safety import ALLOWED_SCHEMES, REDIRECT_STATUSES, Refused
-from wardwatch.termsafe import terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class RedirectGuardMiddleware:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "RedirectGuardMiddleware":
+    def from_crawler(cls, crawler: Any) -> RedirectGuardMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -56,7 +56,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self.delay_max = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "BackoffRetryMiddleware":
+    def from_crawler(cls, crawler: Any) -> BackoffRetryMiddleware:
         mw = super().from_crawler(crawler)
         # Slowing the host down must happen when the response arrives, before the downloader
         # sends the host's next request (as AutoThrottle does), not later in process_response.

@@ -13,7 +13,6 @@ from scrapy.http import Response
 
 from spiders.safety import Refused
 
-
 _DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 
 

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.asyncio import run_in_thread
-from zope.interface import implementer, provider
 from twisted.internet.interfaces import IHostnameResolver, IResolutionReceiver
+from zope.interface import implementer, provider
 
-from wardwatch.termsafe import terminal_safe
+from extractors.termsafe import terminal_safe
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class SafetyMiddleware:
         self._explicit: frozenset[str] | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> "SafetyMiddleware":
+    def from_crawler(cls, crawler: Any) -> SafetyMiddleware:
         return cls(crawler)
 
     def explicit(self) -> frozenset[str]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from wardwatch import __version__
-from wardwatch.registry import Source
+from spiders.registry import Source
 
 PROJECT_URL = "https://github.com/wardwatch/wardwatch"
-USER_AGENT = f"wardwatch/{__version__} (+{PROJECT_URL}; public-program change monitor)"
+USER_AGENT = f"wardwatch/{version('wardwatch')} (+{PROJECT_URL}; public-program change monitor)"
 
 BASE: dict[str, Any] = {
     "BOT_NAME": "wardwatch",

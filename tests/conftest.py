@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from wardwatch.demo import demo_site_root
-from wardwatch.registry import local_source, to_toml
-from wardwatch.sitesrv import DEMO_CONFIG, SiteServer
-from wardwatch.subproc import crawl_subprocess
+from spiders.registry import to_toml
+from tests.support.registry import local_source
+from wardwatch.demo.script import demo_site_root
+from wardwatch.demo.server import DEMO_CONFIG, SiteServer
+from wardwatch.stages.crawl import crawl_subprocess
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 NERIMA = "/nerima/kurashi/jinken/hitorioya"

@@ -37,14 +37,10 @@ def prefect_harness(prefect_home: str):
 @pytest.fixture
 def fast_retries(monkeypatch: pytest.MonkeyPatch, prefect_harness: None) -> None:
     """Retries keep their count, without the real backoff delays."""
-    from flows.crawl import crawl
-    from flows.diff_and_flag import diff_and_flag
-    from flows.extract import extract
-    from flows.report import report
+    from flows.tasks import stage_task
 
-    for task in (crawl, extract, diff_and_flag, report):
-        monkeypatch.setattr(task, "retry_delay_seconds", [0] * len(task.retry_delay_seconds))
-        monkeypatch.setattr(task, "retry_jitter_factor", None)
+    monkeypatch.setattr(stage_task, "retry_delay_seconds", [0] * len(stage_task.retry_delay_seconds))
+    monkeypatch.setattr(stage_task, "retry_jitter_factor", None)
 
 
 def _run_pipeline(sources_file: Path | str, db_path: Path | str, source_ids: list[str]) -> tuple[bool, dict[str, Any]]:
@@ -63,7 +59,7 @@ def run_pipeline(prefect_harness: None):
 
 
 class FakeStages:
-    """Stands in for wardwatch.stages: scripted outcomes per source, every attempt recorded.
+    """Stands in for the stages the runner calls: scripted outcomes per source, every attempt recorded.
 
     ``crawl_script[source_id]`` is a list of outcomes for successive crawl attempts: "ok",
     "transient", "terminal", or a number of seconds to sleep before succeeding.
@@ -78,7 +74,7 @@ class FakeStages:
         self.intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
     def crawl_stage(self, sources_file: Path, db_path: Path, source_id: str, timeout: float | None = 3600) -> dict:
-        from wardwatch.stages import TerminalStageError, TransientStageError
+        from wardwatch.stages.errors import TerminalStageError, TransientStageError
 
         self.attempts[f"crawl:{source_id}"].append("x")
         script = self.crawl_script.get(source_id, [])
@@ -96,7 +92,7 @@ class FakeStages:
         return {"run_id": f"run-{source_id}-{len(self.attempts[f'crawl:{source_id}'])}", "status": "ok",
                 "sources": [row], "resumed": 0, "log_file": None}
 
-    def extract_stage(self, db_path: Path, source_id: str | None = None) -> dict:
+    def extract_pending(self, db_path: Path, source_id: str | None = None) -> dict:
         from warehouse.db import WarehouseError
 
         self.attempts[f"extract:{source_id}"].append("x")
@@ -105,20 +101,20 @@ class FakeStages:
             raise WarehouseError(f"{db_path}: warehouse is locked by another process (waited 120s)")
         return {"extracted": 1}
 
-    def diff_stage(self, db_path: Path, source_id: str | None = None) -> dict:
+    def detect_changes(self, db_path: Path, source_id: str | None = None) -> dict:
         return self.diffs.get(source_id, {"changes": 0, "flags_opened": 0, "flags_closed": 0})
 
     def report_stage(self, db_path: Path, run_ids: list[str] | None = None) -> dict:
         self.attempts["report"].append(",".join(run_ids or []))
-        return dict(self.report)
+        return {"path": str(Path(db_path).parent / "reports" / "fake.html"), **self.report}
 
 
 @pytest.fixture
 def fake_stages(monkeypatch: pytest.MonkeyPatch, fast_retries: None) -> FakeStages:
-    from wardwatch import stages
+    from wardwatch import runner
 
     fake = FakeStages()
-    for name in ("crawl_stage", "extract_stage", "diff_stage", "report_stage"):
-        monkeypatch.setattr(stages, name, getattr(fake, name))
+    for name in ("crawl_stage", "extract_pending", "detect_changes", "report_stage"):
+        monkeypatch.setattr(runner, name, getattr(fake, name))
     monkeypatch.delenv("WARDWATCH_WEBHOOK_URL", raising=False)
     return fake

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from wardwatch.demo import demo_registry, demo_site_root
-from wardwatch.sitesrv import DEMO_CONFIG, SiteServer
-from wardwatch.stages import extract_stage
-from wardwatch.subproc import crawl_subprocess
+from wardwatch.demo.script import demo_registry, demo_site_root
+from wardwatch.demo.server import DEMO_CONFIG, SiteServer
+from wardwatch.stages.crawl import crawl_subprocess
+from wardwatch.stages.extract import extract_pending as extract_stage
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +102,7 @@ def browser(chromium_path, tmp_path):
 @pytest.fixture(scope="module")
 def crawled_warehouse(tmp_path_factory) -> Path:
     """A copy of the demo site (+ a hostile secondary page) crawled v1 → v2, extracted and diffed."""
-    from warehouse.changes import detect_changes
+    from wardwatch.stages.changes import detect_changes
 
     root = tmp_path_factory.mktemp("hostile-site")
     versions = {}
@@ -140,7 +140,7 @@ class ReviewServer:
     def __init__(self, db: Path, reviewer: str):
         import uvicorn
 
-        from wardwatch.review_app import create_app
+        from wardwatch.review.app import create_app
 
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -153,7 +153,7 @@ class ReviewServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "ReviewServer":
+    def __enter__(self) -> ReviewServer:
         self.thread.start()
         deadline = time.monotonic() + 20
         while not self.server.started:
@@ -194,7 +194,7 @@ def change_article(page, text: str):
 
 
 def test_html_report_in_chromium(chromium_path, browser, hostile_warehouse, tmp_path):
-    from wardwatch.reporting import render
+    from wardwatch.report import render
 
     report = tmp_path / "report" / "report.html"
     report.parent.mkdir()

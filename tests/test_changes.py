@@ -12,9 +12,9 @@ import duckdb
 import pytest
 
 from tests.conftest import NERIMA, q
-from wardwatch.demo import demo_registry
-from wardwatch.stages import extract_stage
-from wardwatch.subproc import crawl_subprocess
+from wardwatch.demo.script import demo_registry
+from wardwatch.stages.crawl import crawl_subprocess
+from wardwatch.stages.extract import extract_pending as extract_stage
 
 SYUUROU = Path(NERIMA.lstrip("/")) / "syuurou.html"
 
@@ -29,7 +29,7 @@ def pipeline(tmp_path, site, db):
     def run(today: date = date(2026, 11, 22)):
         result = crawl_subprocess(reg, db, timeout=180)
         extract_stage(db)
-        from warehouse.changes import detect_changes
+        from wardwatch.stages.changes import detect_changes
 
         result["diff"] = detect_changes(db, today=today)
         return result

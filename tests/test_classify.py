@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from diffs.classify import classify_change, classify_response, is_baseline
 
@@ -168,7 +169,7 @@ def test_refetches_of_the_same_page_are_never_content():
         groups.setdefault(_page_identity(path), []).append(path)
     docs = {p: extract_html(p.read_bytes()) for ps in groups.values() for p in ps}
     pairs = 0
-    for ident, paths in groups.items():
+    for paths in groups.values():
         usable = [p for p in paths if classify_response(200, docs[p].text, title=docs[p].title) == "ok"]
         for a, b in itertools.combinations(usable, 2):
             result = classify_change(docs[a].text, docs[b].text)

@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from tests.test_faults import FAST, page, registry
-from wardwatch.sitesrv import SiteConfig, SiteServer
+from wardwatch.demo.server import SiteConfig, SiteServer
 from warehouse.db import WarehouseError, connect, staging_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,16 +44,8 @@ def wardwatch(*args: str, env: dict[str, str] | None = None, timeout: float = 18
 
 
 def doctor(db: Path, fmt: str = "json") -> subprocess.CompletedProcess:
-    """`wardwatch doctor` (or `python -m wardwatch.cli_doctor` until the command is wired in cli_more)."""
-    import argparse
-
-    from wardwatch.cli import build_parser
-
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    wired = "doctor" in sub.choices
-    cmd = ["-m", "wardwatch", "doctor"] if wired else ["-m", "wardwatch.cli_doctor"]
-    return subprocess.run([sys.executable, *cmd, "--db", str(db), "--format", fmt], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run([sys.executable, "-m", "wardwatch", "doctor", "--db", str(db), "--format", fmt],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
 def build_site(root: Path, revision: int = 0, changed: range = range(0)) -> dict[str, str]:

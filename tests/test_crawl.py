@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-
 from extractors.encoding import decode_html
 from tests.conftest import NERIMA, q
-
 
 
 def test_first_crawl_fetches_the_right_urls(site, crawl, db):
@@ -92,7 +90,7 @@ def test_pdf_is_detected_by_magic_bytes_when_mislabelled(site, crawl, db):
 
 def test_page_cap_and_depth_bound_the_crawl(tmp_path, site, db):
     from tests.conftest import registry_text
-    from wardwatch.subproc import crawl_subprocess
+    from wardwatch.stages.crawl import crawl_subprocess
 
     reg = tmp_path / "capped.toml"
     reg.write_text(registry_text(site.base, max_depth=0), encoding="utf-8")

@@ -12,7 +12,8 @@ import pytest
 
 from extractors.datasets import detect_format, parse_dataset
 from extractors.datasets_csv import parse_value
-from warehouse.datasets import DatasetError, dataset_date, default_source_id, import_dataset, municipality_code
+from tests.support.helpers import main
+from wardwatch.stages.datasets import DatasetError, dataset_date, default_source_id, import_dataset, municipality_code
 from warehouse.schema import migrate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -245,20 +246,7 @@ def test_pure_helpers():
 # ---------- the command ----------
 
 def run_cli(monkeypatch, argv: list[str]) -> int:
-    from wardwatch import cli, cli_datasets, cli_more
-
-    register = cli_more.register
-
-    def with_datasets(sub):
-        register(sub)
-        if "import-dataset" not in sub.choices:  # until cli_more wires it in
-            cli_datasets.register(sub, cli._add_db, cli._add_format)
-
-    monkeypatch.setattr(cli_more, "register", with_datasets)
-    try:
-        return cli.main(argv)
-    except SystemExit as exc:
-        return int(exc.code)
+    return main(argv)
 
 
 def test_cli_exit_codes(db, tmp_path, monkeypatch, capsys):

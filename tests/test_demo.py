@@ -23,7 +23,7 @@ def test_demo_shows_the_changed_facts_and_flags(tmp_path):
 
 
 def test_demo_refuses_a_warehouse_with_real_sources(tmp_path, site, registry, db):
-    from wardwatch.subproc import crawl_subprocess
+    from wardwatch.stages.crawl import crawl_subprocess
 
     crawl_subprocess(registry, db, timeout=120)  # a warehouse holding a non-demo source
     out = subprocess.run([sys.executable, "-m", "wardwatch", "demo", "--db", str(db)], capture_output=True, text=True,

@@ -10,7 +10,7 @@ import pytest
 from extractors.encoding import decode_html, normalize_charset, plausibility
 from extractors.model import ExtractionError
 
-DEMO = Path(__file__).resolve().parents[1] / "wardwatch" / "demo_site" / "v1" / "nerima" / "kurashi" / "jinken" / "hitorioya"
+DEMO = Path(__file__).resolve().parents[1] / "wardwatch" / "demo" / "site" / "v1" / "nerima" / "kurashi" / "jinken" / "hitorioya"
 SJIS_PAGE = DEMO / "jiritsushien.html"
 UTF8_PAGE = DEMO / "syuurou.html"
 
@@ -68,7 +68,7 @@ def test_cp932_extensions_decode() -> None:
 
 
 def test_utf8_bom_wins() -> None:
-    text, enc = decode_html(codecs.BOM_UTF8 + "<p>就労支援</p>".encode("utf-8"), "shift_jis")
+    text, enc = decode_html(codecs.BOM_UTF8 + "<p>就労支援</p>".encode(), "shift_jis")
     assert (text, enc) == ("<p>就労支援</p>", "utf-8")
 
 

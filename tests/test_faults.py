@@ -18,10 +18,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from wardwatch import faultsrv as F
-from wardwatch.demo import demo_site_root
-from wardwatch.sitesrv import SiteConfig, SiteServer
-from wardwatch.subproc import crawl_subprocess
+from tests.support import faultsrv as F
+from wardwatch.demo.script import demo_site_root
+from wardwatch.demo.server import SiteConfig, SiteServer
+from wardwatch.stages.crawl import crawl_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXSIZE = 16 << 20
@@ -63,7 +63,7 @@ def q(db: Path, sql: str, params: list | tuple = ()) -> list[tuple]:
 
 def page(title: str, body: str = "") -> bytes:
     return (f"<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title></head>"
-            f"<body><h1>{title}</h1><p>{body or title}の支給額は月額10,000円です。</p></body></html>").encode("utf-8")
+            f"<body><h1>{title}</h1><p>{body or title}の支給額は月額10,000円です。</p></body></html>").encode()
 
 
 # ---------------------------------------------------------------- the shared faulted warehouse
@@ -190,7 +190,7 @@ def faulted(tmp_path_factory: pytest.TempPathFactory) -> Faulted:
 
 def _extract_in_child(db: Path) -> dict[str, Any]:
     """`extract_pending` in a child process, with its peak RSS and duration."""
-    code = ("import json, resource, sys, time; from pathlib import Path; from warehouse.facts import extract_pending; "
+    code = ("import json, resource, sys, time; from pathlib import Path; from wardwatch.stages.extract import extract_pending; "
             "t = time.monotonic(); r = extract_pending(Path(sys.argv[1])); "
             "r['seconds'] = time.monotonic() - t; r['maxrss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
             "print(json.dumps(r, default=str))")

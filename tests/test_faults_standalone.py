@@ -11,10 +11,11 @@ import time
 
 import pytest
 
+from tests.support import faultsrv as F
 from tests.test_faults import CONTROL, FAST, ROOT, page, q, registry
-from wardwatch import faultsrv as F
-from wardwatch.sitesrv import SiteConfig, SiteServer
-from wardwatch.subproc import crawl_subprocess
+from wardwatch.demo.server import SiteConfig, SiteServer
+from wardwatch.stages.crawl import crawl_subprocess
+
 
 def test_429_slows_the_domain_down_and_is_recorded(tmp_path):
     root = tmp_path / "site"

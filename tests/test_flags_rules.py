@@ -1,20 +1,19 @@
-"""diffs.flags: rule functions, with a flagged and a not-flagged example per rule."""
+"""diffs.rules: the rule registry, and each rule function with a flagged and a not-flagged example."""
 
 from __future__ import annotations
 
 from datetime import date
 
 from diffs.facts import diff_facts
-from diffs.flags import (
-    FlagFinding,
-    deadline_passed,
-    missed_annual_update,
-    reference_of,
-    secondary_contradicts_official,
-    secondary_outdated,
-    stale_reference,
-)
 from diffs.match import program_key, programs_match
+from diffs.references import reference_of
+from diffs.rules import RULES, in_scope
+from diffs.rules.base import FlagFinding
+from diffs.rules.deadline_passed import deadline_passed
+from diffs.rules.missed_annual_update import missed_annual_update
+from diffs.rules.secondary_contradicts_official import secondary_contradicts_official
+from diffs.rules.secondary_outdated import secondary_outdated
+from diffs.rules.stale_reference import stale_reference
 
 
 def fact(kind, value, text, start=0, qualifier=None, program=None, **extra):
@@ -196,7 +195,6 @@ def test_stale_reference_with_the_real_fact_extractor():
 
 
 def test_unqualified_secondary_amount_fills_a_monthly_slot_but_not_a_cap():
-    from diffs.flags import secondary_contradicts_official
 
     official = [{"kind": "amount", "value": 56800, "qualifier": "月額", "program": "特別児童扶養手当", "text": "月額56,800円"}]
     secondary = [{"kind": "amount", "value": 51500, "qualifier": None, "program": "特別児童扶養手当", "text": "51,500円"}]
@@ -204,3 +202,32 @@ def test_unqualified_secondary_amount_fills_a_monthly_slot_but_not_a_cap():
     assert finding.evidence["secondary"]["value"] == 51500
     capped = [{**official[0], "qualifier": "上限"}]
     assert secondary_contradicts_official(capped, secondary, official_source="o", secondary_source="s") == []
+
+
+# --- the registry -------------------------------------------------------------------------------
+def test_every_rule_is_registered_once_with_label_scope_and_renderers():
+    assert list(RULES) == ["fact_changed", "secondary_outdated", "secondary_contradicts_official", "stale_reference",
+                           "missed_annual_update", "deadline_passed", "broken_link", "page_gone"]
+    assert {r.name for r in in_scope("page")} == {"fact_changed", "stale_reference", "missed_annual_update",
+                                                  "deadline_passed"}
+    assert {r.name for r in in_scope("cross")} == {"secondary_outdated", "secondary_contradicts_official"}
+    assert {r.name for r in in_scope("fetch")} == {"broken_link", "page_gone"}
+    assert RULES["secondary_outdated"].label == "二次情報が古いまま"
+
+
+def test_rule_checks_take_their_scope_subject():
+    from diffs.rules.base import Fetch, Page
+
+    gone = Fetch(url="http://x/p.html", status=404, referer="http://x/", source_id="s", seen_at="2026-11-22",
+                 had_content=True, response_class=None)
+    assert [f.rule for r in in_scope("fetch") for f in r.check(gone)] == ["broken_link", "page_gone"]
+    page = Page(url="http://x/a.html", source_id="s", source_kind="secondary", facts=[], text="本文", today=date(2026, 5, 1),
+                latest_changes=[{"program": "p", "kind": "amount", "qualifier": None, "before": 1, "after": 2,
+                                 "before_text": "1円", "after_text": "2円"}])
+    assert RULES["fact_changed"].check(page) == []  # only official pages' changes are flagged
+    official = Page(**{**page.__dict__, "source_kind": "official"})
+    [f] = RULES["fact_changed"].check(official)
+    assert (f.severity, f.key) == ("high", "fact_changed|http://x/a.html|p|amount|None|1|2")
+    rows = RULES["fact_changed"].evidence({"rule": "fact_changed", "url": official.url, "evidence": f.evidence}, {},
+                                          lambda *a: None)
+    assert [(r["label"], r["text"]) for r in rows] == [("変更前", "1円"), ("変更後", "2円")]

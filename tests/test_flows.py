@@ -6,7 +6,6 @@ imported inside the tests, after the harness has set PREFECT_HOME.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -21,6 +20,7 @@ import duckdb
 import pytest
 
 from tests.conftest import registry_text
+from tests.support.helpers import main
 
 pytest_plugins = ["tests.conftest_prefect"]
 
@@ -61,20 +61,18 @@ def test_pipeline_runs_twice_in_one_process(run_pipeline, site, registry, db):
 def test_a_failing_source_does_not_stop_the_others(prefect_harness, fast_retries, site, tmp_path, db, capsys,
                                                    monkeypatch):
     """`wardwatch run` through Prefect: the down source fails its subflow, the other completes; exit reason."""
-    from flows.crawl import crawl
-    from wardwatch.cli import Failed
-    from wardwatch.registry import load_sources
-    from wardwatch.run_flow import run_with_prefect
+    from flows.tasks import stage_task
 
     monkeypatch.delenv("WARDWATCH_WEBHOOK_URL", raising=False)
-    monkeypatch.setattr(crawl, "retries", 0)  # retries are tested with fakes; a refused crawl takes ~15 s
+    monkeypatch.setattr(stage_task, "retries", 0)  # retries are tested with fakes; a refused crawl takes ~15 s
     reg = tmp_path / "two.toml"
     reg.write_text(registry_text(site.base) + registry_text(f"http://127.0.0.1:{closed_port()}", sid="down"),
                    encoding="utf-8")
-    with pytest.raises(Failed) as failed:
-        run_with_prefect(argparse.Namespace(format="json"), db, reg, load_sources(reg))
-    assert str(failed.value).startswith("1 of 2 sources failed (first: down: unreachable (connection_refused)")
-    out = json.loads(capsys.readouterr().out)
+    assert main(["run", "--sources", str(reg), "--db", str(db), "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1].startswith(
+        "wardwatch run: 1 of 2 sources failed (first: down: unreachable (connection_refused)")
+    out = json.loads(captured.out)
     rows = {r["source_id"]: r for r in out["crawl"]["sources"]}
     assert rows["fixture-nerima"]["status"] == "ok" and rows["fixture-nerima"]["new_versions"] >= 4
     assert rows["down"]["status"] == "failed" and "connection_refused" in rows["down"]["reason"]
@@ -83,19 +81,6 @@ def test_a_failing_source_does_not_stop_the_others(prefect_harness, fast_retries
     assert out["extract"].get("extracted", 0) >= 0 and "changes" in out["diff"]  # the later stages ran for nerima
 
 
-RUN_DRIVER = """
-import argparse, sys
-from pathlib import Path
-from wardwatch.cli import Failed
-from wardwatch.registry import load_sources
-from wardwatch.run_flow import run_with_prefect
-reg, db = Path(sys.argv[1]), Path(sys.argv[2])
-try:
-    sys.exit(run_with_prefect(argparse.Namespace(format="json"), db, reg, load_sources(reg)))
-except Failed as exc:  # as wardwatch.cli.main reports it
-    print(f"wardwatch run: {exc}", file=sys.stderr)
-    sys.exit(1)
-"""
 
 
 @pytest.mark.slow
@@ -107,8 +92,8 @@ def test_run_in_prefect_local_mode(site, tmp_path):
                    encoding="utf-8")
     db = tmp_path / "data" / "w.duckdb"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    out = subprocess.run([sys.executable, "-c", RUN_DRIVER, str(reg), str(db)], capture_output=True, text=True,
-                         env=env, timeout=240)
+    out = subprocess.run([sys.executable, "-m", "wardwatch", "run", "--sources", str(reg), "--db", str(db),
+                          "--format", "json"], capture_output=True, text=True, env=env, timeout=240)
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("wardwatch run: 1 of 2 sources failed (first: private: ")
@@ -251,7 +236,7 @@ def test_a_failing_webhook_never_fails_the_run(run_pipeline, fake_stages, tmp_pa
 
 
 def test_webhook_timeout_is_reported_not_raised():
-    from flows.webhook import post_json
+    from wardwatch.stages.notify import post_json
 
     with socket.socket() as listener:  # accepts the connection, never answers
         listener.bind(("127.0.0.1", 0))
@@ -301,27 +286,22 @@ def test_the_flow_waits_for_a_no_prefect_run_of_the_same_source(run_pipeline, fa
 
 
 def test_source_lock_times_out_with_a_clear_reason(tmp_path):
-    from flows.locks import SourceBusy, source_lock
+    from wardwatch.runner import RunOptions, run_source
+    from wardwatch.stages.errors import SourceBusy
+    from warehouse.locks import hold
 
-    async def hold_and_try():
-        async with source_lock(tmp_path / "w.duckdb", "a"):
-            async with source_lock(tmp_path / "w.duckdb", "a", timeout=0.3, poll=0.05):
-                pass
-
-    with pytest.raises(SourceBusy, match="a: another run of this source is still going"):
-        asyncio.run(hold_and_try())
-
-    async def sequential():  # released on exit: the next holder gets it at once
-        for _ in range(2):
-            async with source_lock(tmp_path / "w.duckdb", "a", timeout=0.1):
-                pass
-
-    asyncio.run(sequential())
+    opts = RunOptions(tmp_path / "s.toml", tmp_path / "w.duckdb", ["a"], lock_timeout=0.3)
+    calls = []
+    with hold(tmp_path / "w.duckdb", "a"), pytest.raises(SourceBusy, match="a: another run of this source is still going"):
+        run_source(opts, "a", step=lambda stage, sid, fn: calls.append(stage))
+    assert calls == []
+    run_source(opts, "a", step=lambda stage, sid, fn: calls.append(stage) or {})  # released: the next holder gets it
+    assert calls == ["crawl", "extract", "diff"]
 
 
 def test_which_errors_are_transient():
     from flows.retry import is_transient
-    from wardwatch.stages import TerminalStageError, TransientStageError
+    from wardwatch.stages.errors import TerminalStageError, TransientStageError
     from warehouse.db import WarehouseError
 
     assert is_transient(TransientStageError("x: unreachable (timeout)"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wardwatch.registry import RegistryError, load_sources, select
+from spiders.registry import RegistryError, load_sources, select
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,13 +14,19 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from warehouse.review import (ReviewError, add_noise_rule, noise_rule_from_change, record_decisions, report_data,
-                              review_history)
+from tests.support.helpers import main
+from wardwatch.report.html import highlight, http_url, report_page
+from wardwatch.report.markdown import to_markdown
+from wardwatch.report.model import build_report, group_changes, side_by_side, snippet, to_json
+from warehouse.review import (
+    ReviewError,
+    add_noise_rule,
+    noise_rule_from_change,
+    record_decisions,
+    report_data,
+    review_history,
+)
 from warehouse.schema import migrate
-from wardwatch import cli
-from wardwatch.report_html import highlight, http_url, report_page
-from wardwatch.report_md import to_markdown
-from wardwatch.reporting import build_report, group_changes, side_by_side, snippet, to_json
 
 HOSTILE = '"><img src=x onerror=alert(1)><script>alert(1)</script>'
 TEXT_A1 = "ひとり親家庭住宅支援資金貸付\n貸付額は上限4万円、12か月間です。\n相談係 | 03-5984-4742\n"
@@ -228,19 +234,9 @@ def test_side_by_side_rows_cut_unchanged_text():
 
 
 @pytest.fixture
-def wardwatch_main(monkeypatch):
-    """``wardwatch.cli.main`` with the report/review commands registered (whether or not cli_more wires them)."""
-    from wardwatch import cli_more, cli_review
-
-    original = cli_more.register
-
-    def register(sub):
-        original(sub)
-        if "report" not in sub.choices:
-            cli_review.register(sub, cli._add_db, cli._add_format)
-
-    monkeypatch.setattr(cli_more, "register", register)
-    return cli.main
+def wardwatch_main():
+    """``wardwatch`` in this process."""
+    return main
 
 
 def test_report_command(wh, tmp_path, capsys, wardwatch_main):
@@ -259,7 +255,7 @@ def test_report_command(wh, tmp_path, capsys, wardwatch_main):
 
 
 def test_archived_html_is_sanitized():
-    from wardwatch.sanitize import sanitize_html
+    from wardwatch.review.sanitize import sanitize_html
 
     page = ('<html><head><meta http-equiv="refresh" content="0;url=javascript:alert(1)"><base href="http://evil/">'
             '<link rel=stylesheet href="http://evil/x.css"></head><body onload="alert(1)"><script>alert(1)</script>'

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wardwatch import faultsrv as F
+from tests.support import faultsrv as F
 
 # ---------------------------------------------------------------- unit: the safety middleware
 
@@ -119,7 +119,7 @@ def test_resolver_guard_drops_private_answers_at_connect_time():
 
 def test_links_drop_non_http_and_private_ip_links_and_canonicalize():
     from spiders.links import select_links
-    from wardwatch.registry import Source
+    from spiders.registry import Source
 
     src = Source(id="s", municipality="練馬区", code="131202", kind="official", start_urls=("http://127.0.0.1/",),
                  allowed_domains=("127.0.0.1", "city.example.jp"), follow=("^/",), max_depth=5, schedule="0 6 * * *")
@@ -148,7 +148,7 @@ def test_retry_after_parsing_and_backoff_growth():
 
 
 def test_terminal_safe_strips_escapes_and_controls():
-    from wardwatch.termsafe import terminal_safe
+    from extractors.termsafe import terminal_safe
 
     dirty = "a\x1b[2J\x1b[31mb\x1b]0;title\x07c\u009b31md\x00e\x07f\u202eg\rh\ni\tj"
     assert terminal_safe(dirty) == "abcdefgh\ni\tj"

@@ -1,6 +1,6 @@
 """`wardwatch schedule`: deployments from the registry's crons, `--list`, and serving with a local server.
 
-Runs `python -m wardwatch.cli_flows schedule ...` (the same command `wardwatch schedule` registers).
+Runs `python -m wardwatch schedule ...`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def two_sources(base: str) -> str:
 
 def test_deployments_carry_the_registry_crons(prefect_home, tmp_path):
     from flows.deployments import build_deployments
-    from wardwatch.registry import load_sources
+    from spiders.registry import load_sources
 
     reg = tmp_path / "s.toml"
     reg.write_text(two_sources("http://127.0.0.1:9"), encoding="utf-8")
@@ -48,7 +48,7 @@ def test_deployments_carry_the_registry_crons(prefect_home, tmp_path):
 
 
 def schedule_cmd(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wardwatch.cli_flows", "schedule", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "wardwatch", "schedule", *args], capture_output=True,
                           text=True, timeout=60, env=env, **kw)
 
 
@@ -69,7 +69,7 @@ def test_schedule_list_needs_no_prefect(tmp_path):
     assert "next run (Asia/Tokyo)" in table.stdout
 
     # --list never imports prefect (fast, no server)
-    probe = subprocess.run([sys.executable, "-c", "import sys; from wardwatch.cli_flows import main; "
+    probe = subprocess.run([sys.executable, "-c", "import sys; from wardwatch.cli import main; "
                             f"main(['schedule', '--sources', {str(reg)!r}, '--list']); "
                             "sys.exit(1 if 'prefect' in sys.modules else 0)"], capture_output=True, text=True, timeout=60)
     assert probe.returncode == 0, probe.stderr
@@ -113,7 +113,7 @@ def test_schedule_serves_the_sources_and_stops_its_server(site, tmp_path):
     env.update(PREFECT_RUNNER_POLL_FREQUENCY="1", PREFECT_HOME=str(tmp_path / "prefect-home"))
     base = f"http://127.0.0.1:{port}/api"
     with open(tmp_path / "schedule.err", "w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "wardwatch.cli_flows", "schedule", "--sources", str(reg),
+        proc = subprocess.Popen([sys.executable, "-m", "wardwatch", "schedule", "--sources", str(reg),
                                  "--db", str(db), "--port", str(port)], stdout=subprocess.DEVNULL, stderr=err, env=env)
         try:
             def deployment():

@@ -11,7 +11,7 @@ from extractors.html import extract_html
 from extractors.model import Document
 from extractors.text import extract_document, sniff_media_type
 
-ROOT = Path(__file__).resolve().parents[1] / "wardwatch" / "demo_site"
+ROOT = Path(__file__).resolve().parents[1] / "wardwatch" / "demo" / "site"
 NERIMA = "nerima/kurashi/jinken/hitorioya"
 H1 = "練馬区ひとり親家庭自立支援プログラム策定事業"
 LOAN = "ひとり親家庭住宅支援資金貸付(東京都社会福祉協議会)"

@@ -11,7 +11,7 @@ from extractors.model import Document, ExtractionError
 from extractors.pdf import extract_pdf
 from extractors.text import extract_document
 
-DEMO_PDF = (Path(__file__).resolve().parents[1] / "wardwatch" / "demo_site" / "v1" / "nerima" / "kurashi"
+DEMO_PDF = (Path(__file__).resolve().parents[1] / "wardwatch" / "demo" / "site" / "v1" / "nerima" / "kurashi"
             / "jinken" / "hitorioya" / "documents" / "hitorioya_guide.pdf")
 
 
@@ -143,8 +143,11 @@ def test_same_notice_two_years_both_extract(shared: Path) -> None:
 
 
 def test_every_corpus_pdf_extracts(shared: Path) -> None:
+    import pypdfium2
+
     for path in sorted((shared / "corpus/pdf").glob("*.pdf")):
-        doc = extract_pdf(path.read_bytes(), workers=1)
-        assert doc.pages == 12 and len(doc.blocks) > 100, path.name
+        data = path.read_bytes()
+        doc = extract_pdf(data, workers=1)
+        assert doc.pages == len(pypdfium2.PdfDocument(data)) >= 7 and len(doc.blocks) > 50 * doc.pages // 6, path.name
         assert sorted(b.page for b in doc.blocks) == [b.page for b in doc.blocks], path.name
         assert doc.title is None or not doc.title.endswith(".indd")

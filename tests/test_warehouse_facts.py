@@ -6,10 +6,8 @@ import json
 import subprocess
 import sys
 
-
 from tests.conftest import NERIMA, q
-from warehouse.facts import extract_pending
-
+from wardwatch.stages.extract import extract_pending
 
 
 def test_run_crawls_then_extracts_and_facts_carry_evidence(site, registry, db):
@@ -68,7 +66,7 @@ def test_a_broken_pdf_is_recorded_not_fatal(tmp_path, site, site_versions, crawl
 
 
 def test_extract_command_prints_facts_of_a_file(tmp_path):
-    from wardwatch.demo import demo_site_root
+    from wardwatch.demo.script import demo_site_root
 
     page = demo_site_root() / "v1" / NERIMA.lstrip("/") / "syuurou.html"
     out = subprocess.run([sys.executable, "-m", "wardwatch", "extract", str(page), "--format", "json"],

@@ -1,1 +1,5 @@
-__version__ = "0.1.0"
+"""wardwatch: keeps public-support program data honest."""
+
+from importlib.metadata import version
+
+__version__ = version("wardwatch")  # the one version source is pyproject.toml

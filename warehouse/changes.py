@@ -1,24 +1,22 @@
-"""The change stage: diff each new version against its baseline, then open/close flags.
+"""Version diffs and fact changes: which versions are undiffed, the stored versions with their
+extraction as the diff functions need them, each version's baseline, and storing a batch of
+results. The diffing is the changes stage's (``wardwatch/stages/changes.py``).
 
-Incremental: only versions without a ``version_diffs`` row are diffed. A version's
-baseline is the newest earlier version of the same URL whose response was "ok" — error
-pages, soft-404s, empty and blocked responses are recorded but never become a baseline.
-The diffing itself is done by the pure functions in ``diffs/``.
+A version's baseline is the newest earlier version of the same URL whose response was "ok" —
+error pages, soft-404s, empty and blocked responses are recorded but never become a baseline.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import connect, insert_rows, transaction
+from warehouse.db import Warehouse, connect, insert_rows, transaction
 
 BATCH = 2000
-MAX_DIFF_OPS = 200
-
 
 @dataclass
 class Doc:
@@ -37,42 +35,7 @@ class Doc:
     facts: list[dict[str, Any]]
 
 
-def detect_changes(db_path: Path, *, source_id: str | None = None, today: date | None = None) -> dict[str, Any]:
-    """Diff every undiffed version, then evaluate flags. Returns counts.
-
-    One evaluation at a time per warehouse (a file lock): concurrent runs of different sources
-    would otherwise diff the same pending versions and race on the same flags.
-    """
-    from warehouse.locks import hold
-
-    with hold(db_path, "diff"):
-        return _detect_changes(db_path, source_id, today)
-
-
-def _detect_changes(db_path: Path, source_id: str | None, today: date | None) -> dict[str, Any]:
-    from warehouse.flagging import evaluate_flags
-
-    totals = {"versions_diffed": 0, "content": 0, "noise": 0, "update_date_only": 0, "unchanged": 0,
-              "first": 0, "not_baseline": 0, "changes": 0, "changed_urls": []}
-    while True:
-        todo = _undiffed(db_path, source_id)
-        if not todo:
-            break
-        rows, fact_rows = _diff_batch(db_path, todo)
-        with transaction(db_path) as con:
-            _insert_rows(con, "version_diffs", rows)
-            _insert_rows(con, "fact_changes", fact_rows)
-        for r in rows:
-            totals["versions_diffed"] += 1
-            totals[r["change_class"]] += 1
-            if r["change_class"] == "content":
-                totals["changed_urls"].append(r["url"])
-        totals["changes"] += len(fact_rows)
-    totals.update(evaluate_flags(db_path, today=today or date.today(), changed_urls=set(totals["changed_urls"])))
-    return totals
-
-
-def _undiffed(db_path: Path, source_id: str | None) -> list[str]:
+def undiffed(db_path: Warehouse | Path, source_id: str | None) -> list[str]:
     with connect(db_path) as con:
         return [r[0] for r in con.execute(
             """
@@ -125,7 +88,7 @@ def load_docs(con: Any, version_ids: list[str]) -> dict[str, Doc]:
     return docs
 
 
-def _baselines(con: Any, docs: list[Doc]) -> dict[str, str]:
+def baselines(con: Any, docs: list[Doc]) -> dict[str, str]:
     """For each doc, the newest earlier version of its URL that was an "ok" response."""
     rows = con.execute(
         """
@@ -140,47 +103,20 @@ def _baselines(con: Any, docs: list[Doc]) -> dict[str, str]:
     return {r[0]: r[1] for r in rows if r[1]}
 
 
-def _diff_batch(db_path: Path, version_ids: list[str]) -> tuple[list[dict], list[dict]]:
-    from diffs.classify import classify_change, classify_response, is_baseline
-    from diffs.facts import diff_facts
-
-    with connect(db_path) as con:
+def docs_with_baselines(db: Warehouse | Path, version_ids: list[str]) -> tuple[dict[str, Doc], dict[str, str], dict[str, Doc]]:
+    """The versions, the id of each one's baseline, and the baseline versions (one connection)."""
+    with connect(db) as con:
         docs = load_docs(con, version_ids)
-        ordered = sorted(docs.values(), key=lambda d: d.valid_from)
-        base_ids = _baselines(con, ordered)
+        base_ids = baselines(con, sorted(docs.values(), key=lambda d: d.valid_from))
         bases = load_docs(con, sorted(set(base_ids.values())))
-    rows, fact_rows = [], []
-    latest_ok: dict[str, Doc] = {}  # baselines found inside this batch (several versions of one URL)
-    for doc in ordered:
-        response = classify_response(200, doc.main_text, title=doc.title, final_url=doc.url, start_url=doc.requested_url)
-        base = latest_ok.get(doc.url) or bases.get(base_ids.get(doc.version_id, ""))
-        row = {"after_version_id": doc.version_id, "before_version_id": base.version_id if base else None, "url": doc.url,
-               "source_id": doc.source_id, "detected_at": doc.valid_from, "run_id": doc.run_id,
-               "response_class": response, "change_class": "first", "before_update_date": None, "after_update_date": None,
-               "added": 0, "removed": 0, "changed": 0, "text_diff": None, "extractor_version": doc.extractor_version}
-        if not is_baseline(response):
-            row["change_class"] = "not_baseline"
-        elif base is not None:
-            cls = classify_change(base.main_text, doc.main_text)
-            # different bytes with the same main text: markup/tokens only, i.e. noise
-            kind = "noise" if cls.kind == "unchanged" and base.sha256 != doc.sha256 else cls.kind
-            row.update(change_class=kind, before_update_date=cls.before_update_date,
-                       after_update_date=cls.after_update_date)
-            if cls.is_content:
-                row["text_diff"] = json.dumps([list(op) for op in cls.changes()[:MAX_DIFF_OPS]], ensure_ascii=False)
-                changes = diff_facts(base.facts, doc.facts, before_doc_text=base.main_text, after_doc_text=doc.main_text)
-                for seq, ch in enumerate(changes):
-                    c = ch.to_json()
-                    row[c["change"]] += 1
-                    fact_rows.append({"after_version_id": doc.version_id, "seq": seq, **{
-                        k: c.get(k) for k in ("program", "kind", "qualifier", "change", "before_text", "after_text",
-                                              "before_start", "before_end", "after_start", "after_end", "page")},
-                        "before": json.dumps(c.get("before"), ensure_ascii=False),
-                        "after": json.dumps(c.get("after"), ensure_ascii=False)})
-        if is_baseline(response):
-            latest_ok[doc.url] = doc
-        rows.append(row)
-    return rows, fact_rows
+    return docs, base_ids, bases
+
+
+def store_diffs(db: Warehouse | Path, rows: list[dict[str, Any]], fact_rows: list[dict[str, Any]]) -> None:
+    """One batch of version_diffs and fact_changes rows, in one transaction."""
+    with transaction(db) as con:
+        _insert_rows(con, "version_diffs", rows)
+        _insert_rows(con, "fact_changes", fact_rows)
 
 
 def _insert_rows(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
@@ -194,6 +130,4 @@ def _insert_rows(con: Any, table: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()

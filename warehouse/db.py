@@ -1,9 +1,15 @@
-"""Opening the warehouse: one DuckDB file, short-lived connections, lock retries.
+"""The warehouse: one :class:`Warehouse` object around a DuckDB database.
 
-DuckDB lets one process write a file at a time (readers in other processes are locked
-out while it is open read-write). wardwatch therefore never keeps a connection open for
-long: every write is a short transaction in :func:`connect`, and both writers and readers
-retry with backoff while another process holds the file.
+A warehouse is a DuckDB file (the embedded default) or ``:memory:`` (tests). DuckDB lets one
+process write a file at a time (readers in other processes are locked out while it is open
+read-write), and crawls, flows and analysts work on the same file from several processes.
+So a file warehouse never keeps a connection open for long: every unit of work is a short
+connection or transaction from :meth:`Warehouse.connect` / :meth:`Warehouse.transaction`, and
+both writers and readers retry with backoff while another process holds the file. An in-memory
+warehouse hands out cursors of its one connection instead.
+
+Every store function in this package takes a ``Warehouse`` (a path is accepted and wrapped, so
+the CLI can pass ``--db`` through); this package imports nothing of the layers above it.
 """
 
 from __future__ import annotations
@@ -31,10 +37,108 @@ def default_db_path() -> Path:
     return Path(os.environ.get("WARDWATCH_DB") or DEFAULT_DB)
 
 
-def staging_dir(db_path: str | Path) -> Path:
+MEMORY = ":memory:"
+
+
+class Warehouse:
+    """A warehouse location: a DuckDB file path, or ``":memory:"``.
+
+    ``connect()`` / ``transaction()`` give a connection for one short unit of work; ``staging_dir``
+    and ``lock_dir`` are the folders beside the file where crawls stage captures and processes
+    take OS file locks (a private temporary folder for an in-memory warehouse).
+    """
+
+    def __init__(self, location: str | Path | None = None):
+        location = default_db_path() if location is None else location
+        self.memory = str(location) == MEMORY
+        self.path: Path | None = None if self.memory else Path(location)
+        self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(MEMORY) if self.memory else None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    @classmethod
+    def of(cls, location: Warehouse | str | Path) -> Warehouse:
+        """``location`` itself when it already is a Warehouse, else a new one for that path."""
+        return location if isinstance(location, Warehouse) else cls(location)
+
+    def __repr__(self) -> str:
+        return f"Warehouse({str(self)!r})"
+
+    def __str__(self) -> str:
+        return MEMORY if self.memory else str(self.path)
+
+    def __fspath__(self) -> str:
+        if self.memory:
+            raise TypeError("an in-memory warehouse has no file path")
+        return str(self.path)
+
+    def exists(self) -> bool:
+        return self.memory or bool(self.path and self.path.exists())
+
+    @property
+    def home(self) -> Path:
+        """The folder beside the file (logs, locks, Prefect home); a private temp folder in memory."""
+        if self.memory:
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="wardwatch-mem-")
+            return Path(self._tmp.name)
+        assert self.path is not None
+        return self.path.parent
+
+    @property
+    def name(self) -> str:
+        return "memory.duckdb" if self.memory else self.path.name  # type: ignore[union-attr]
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where crawls stage captures before they are loaded (beside the DB file)."""
+        return self.home / (self.name + ".staging")
+
+    @property
+    def lock_dir(self) -> Path:
+        return self.home / "locks"
+
+    def connect(self, *, read_only: bool = False, timeout: float | None = None,
+                config: dict | None = None) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        if self.memory:
+            return _cursor(self._con)  # type: ignore[arg-type]
+        return _connect_file(self.path, read_only=read_only, timeout=timeout, config=config)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def transaction(self, **kw) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection inside BEGIN ... COMMIT (ROLLBACK on any error)."""
+        with self.connect(**kw) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            try:
+                con.execute("COMMIT")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"{self}: commit failed: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+@contextlib.contextmanager
+def _cursor(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    cur = con.cursor()
+    try:
+        yield cur
+    finally:
+        cur.close()
+
+
+def staging_dir(db: Warehouse | str | Path) -> Path:
     """Where crawls stage captures before they are loaded (beside the DB file)."""
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.name + ".staging")
+    return Warehouse.of(db).staging_dir
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -42,11 +146,20 @@ def _is_lock_error(exc: Exception) -> bool:
     return "lock" in text.lower() or "Conflicting lock" in text
 
 
-@contextlib.contextmanager
-def connect(db_path: str | Path, *, read_only: bool = False, timeout: float | None = None,
-            config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(db: Warehouse | str | Path, *, read_only: bool = False, timeout: float | None = None,
+            config: dict | None = None) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
     """Open the warehouse for a short unit of work, waiting while another process holds it."""
-    db_path = Path(db_path)
+    return Warehouse.of(db).connect(read_only=read_only, timeout=timeout, config=config)
+
+
+def transaction(db: Warehouse | str | Path, **kw) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A connection inside BEGIN ... COMMIT (ROLLBACK on any error)."""
+    return Warehouse.of(db).transaction(**kw)
+
+
+@contextlib.contextmanager
+def _connect_file(db_path: Path, *, read_only: bool = False, timeout: float | None = None,
+                  config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     if read_only and not db_path.exists():
         raise WarehouseError(f"{db_path}: no warehouse here (run `wardwatch crawl` or `wardwatch demo` first)")
     if not read_only:
@@ -71,22 +184,6 @@ def connect(db_path: str | Path, *, read_only: bool = False, timeout: float | No
         yield con
     finally:
         con.close()
-
-
-@contextlib.contextmanager
-def transaction(db_path: str | Path, **kw) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection inside BEGIN ... COMMIT (ROLLBACK on any error)."""
-    with connect(db_path, **kw) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        try:
-            con.execute("COMMIT")
-        except duckdb.Error as exc:
-            raise WarehouseError(f"{db_path}: commit failed: {_first_line(exc)}") from None
 
 
 def _first_line(exc: Exception) -> str:

@@ -39,7 +39,7 @@ class LoadCounts:
         if outcome == "error":
             per["error:" + (error_kind or "unknown")] += 1
 
-    def merge(self, other: "LoadCounts") -> None:
+    def merge(self, other: LoadCounts) -> None:
         for name in ("fetched", "new_versions", "unchanged", "not_modified", "errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.error_kinds.update(other.error_kinds)

@@ -14,14 +14,16 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from warehouse.db import Warehouse
+
 
 class LockTimeout(RuntimeError):
     pass
 
 
-def lock_path(db_path: str | Path, name: str) -> Path:
-    db_path = Path(db_path)
-    return db_path.parent / "locks" / f"{db_path.name}.{name}.lock"
+def lock_path(db: Warehouse | str | Path, name: str) -> Path:
+    wh = Warehouse.of(db)
+    return wh.lock_dir / f"{wh.name}.{name}.lock"
 
 
 def _open(path: Path) -> int:
@@ -30,7 +32,7 @@ def _open(path: Path) -> int:
 
 
 @contextlib.contextmanager
-def hold(db_path: str | Path, name: str, *, timeout: float = 3600.0, poll: float = 0.2,
+def hold(db_path: Warehouse | str | Path, name: str, *, timeout: float = 3600.0, poll: float = 0.2,
          on_wait: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Hold the named lock exclusively, waiting up to ``timeout`` seconds (LockTimeout after)."""
     path = lock_path(db_path, name)
@@ -56,7 +58,7 @@ def hold(db_path: str | Path, name: str, *, timeout: float = 3600.0, poll: float
         os.close(fd)  # closing releases the flock
 
 
-def is_held(db_path: str | Path, name: str) -> bool:
+def is_held(db_path: Warehouse | str | Path, name: str) -> bool:
     """True while some live process holds the named lock."""
     path = lock_path(db_path, name)
     if not path.exists():

@@ -14,7 +14,7 @@ import json
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -39,7 +39,7 @@ class Capture:
     depth: int | None = None
     referer: str | None = None
     elapsed_ms: int | None = None
-    fetched_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    fetched_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     fetch_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     @property

@@ -1,0 +1,121 @@
+"""What every flag rule shares: the finding it returns, the subjects it looks at, and ``Rule``.
+
+A rule is one module in ``diffs/rules/`` defining ``RULE = Rule(...)``: its name, the scope it
+checks (one current ``Page``, one official page against one secondary source — ``Cross`` — or
+one fetched URL — ``Fetch``), its default severity, its Japanese label, ``check(subject) ->
+list[FlagFinding]`` (pure), ``evidence(flag, texts, snippet)`` (the display rows of a stored
+flag's evidence, plain text) and ``summary(flag)`` (one line for a terminal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+SCOPES = ("page", "cross", "fetch")
+SEVERITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class FlagFinding:
+    """One finding. ``evidence`` holds the facts (with spans and sources) that support it; ``key`` is
+    stable across runs for the same underlying problem, so a flag opens when a key appears and
+    closes when it is no longer reported."""
+
+    rule: str
+    severity: str
+    program: str | None
+    kind: str | None
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False)
+    key: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "severity": self.severity, "program": self.program,
+                "kind": self.kind, "evidence": self.evidence, "key": self.key}
+
+
+def key(*parts: Any) -> str:
+    return "|".join("" if p is None else str(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One current version of a page: what the page rules look at."""
+
+    url: str
+    source_id: str
+    source_kind: str  # official | secondary
+    facts: list[Any]
+    text: str
+    today: date
+    previous_year_facts: list[Any] | None = None  # the version in force the day before this fiscal year began
+    latest_changes: list[dict[str, Any]] = field(default_factory=list)  # of the page's latest content change
+
+
+@dataclass(frozen=True)
+class Cross:
+    """One official page of a municipality against one secondary source's facts about it."""
+
+    official_url: str
+    official_facts: list[Any]
+    official_changes: list[dict[str, Any]]
+    secondary_source_id: str
+    secondary_origin: str
+    secondary_facts: list[Any]
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """The latest fetch of one URL."""
+
+    url: str
+    status: int | None
+    referer: str | None
+    source_id: str | None
+    seen_at: Any
+    had_content: bool
+    response_class: str | None
+
+
+Snippet = Callable[..., "dict[str, str] | None"]
+Evidence = Callable[[dict[str, Any], dict[str, str], Snippet], list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    scope: str
+    severity: str
+    label: str
+    check: Callable[[Any], list[FlagFinding]]
+    evidence: Evidence
+    summary: Callable[[dict[str, Any]], str]
+
+    def __post_init__(self) -> None:
+        if self.scope not in SCOPES or self.severity not in SEVERITIES:
+            raise ValueError(f"rule {self.name}: bad scope {self.scope!r} or severity {self.severity!r}")
+
+
+# --- evidence display rows {label, text, url, version_id, snippet}, all plain text ----------------
+
+def row(label: str, text: Any = None, url: str | None = None, version_id: str | None = None,
+        snip: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"label": label, "text": None if text is None else str(text), "url": url, "version_id": version_id,
+            "snippet": snip}
+
+
+def fact_row(label: str, ev: Any, default_url: str | None, texts: dict[str, str], snippet: Snippet,
+             start: str = "start", end: str = "end", text: str = "text") -> dict[str, Any]:
+    """A row for one fact of the evidence, with the sentence around it when the page text is known."""
+    ev = ev if isinstance(ev, dict) else {}
+    url = ev.get("source") or default_url
+    value = ev.get(text)
+    snip = snippet(texts.get(url or ""), ev.get(start), ev.get(end), value) if value else None
+    return row(label, value, url, snip=snip)
+
+
+def evidence_of_flag(flag: dict[str, Any]) -> dict[str, Any]:
+    ev = flag.get("evidence")
+    return ev if isinstance(ev, dict) else {}

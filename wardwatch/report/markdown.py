@@ -1,0 +1,159 @@
+"""The report model as Markdown (the Prefect artifact). Crawled text is escaped: HTML special characters
+become entities and Markdown syntax characters are backslash-escaped, so a page cannot inject markup."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from wardwatch.report.labels import STATUS_LABELS
+from wardwatch.report.model import sections
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def esc(value: Any) -> str:
+    """Escape text for Markdown (inline, one line)."""
+    text = " ".join(str("" if value is None else value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def link(url: str | None, label: str | None = None) -> str:
+    if not url:
+        return ""
+    if urlsplit(url).scheme not in ("http", "https"):
+        return esc(label or url)
+    return f"[{esc(label or url)}]({quote(url, safe=':/?#&=%~+,;@!$*')})"
+
+
+def snip(s: dict[str, str] | None) -> str:
+    if not s:
+        return ""
+    return f"{esc(s['before'])}**{esc(s['text'])}**{esc(s['after'])}"
+
+
+def _fence(lines: list[str]) -> list[str]:
+    longest = max([len(m) for line in lines for m in re.findall(r"`+", line)] + [2])
+    fence = "`" * (longest + 1)
+    return [fence + "diff", *lines, fence]
+
+
+def _group(g: dict[str, Any]) -> list[str]:
+    qual = f" ({esc(g['qualifier'])})" if g["qualifier"] else ""
+    head = (f"- **{esc(g['kind_label'])}{qual}** {esc(g['change_label'])}: {esc(g['before_text'] or '—')} → "
+            f"{esc(g['after_text'] or '—')} — {len(g['urls'])}ページ")
+    if g["state"] != "new":
+        head += f" 〔{esc(g['state_label'])}〕"
+    out = [head]
+    for it in g["items"]:
+        place = f"{esc(it['municipality'])} {esc(it['program'])}: " if g["shared"] else ""
+        out.append(f"  - {place}{link(it['url'])} (版 `{it['after_version_id']}` / sha256 `{(it['after_sha256'] or '')[:12]}`)")
+        if it["before_snippet"]:
+            out.append(f"    - 変更前: {snip(it['before_snippet'])}")
+        if it["after_snippet"]:
+            out.append(f"    - 変更後: {snip(it['after_snippet'])}")
+        if it["review"] and it["review"]["note"]:
+            out.append(f"    - メモ: {esc(it['review']['note'])}")
+    return out
+
+
+def _flag(f: dict[str, Any]) -> list[str]:
+    out = [f"- [{esc(f['severity_label'])}] {esc(f['municipality'] or '')} {esc(f['program'] or '-')} — {link(f['url'])}"
+           + (f" 〔{esc(f['state_label'])}〕" if f["state"] != "new" else "")]
+    for e in f["evidence"]:
+        text = snip(e["snippet"]) if e.get("snippet") else esc(e.get("text") or "")
+        where = link(e.get("url")) if e.get("url") and e.get("url") != f["url"] else ""
+        out.append(f"  - {esc(e['label'])}: {text} {where}".rstrip())
+    return out
+
+
+def to_markdown(model: dict[str, Any]) -> str:
+    s = model["summary"]
+    lines = [f"# {esc(model['title'])}", "", f"作成: {esc(str(model['generated_at'] or '').replace('T', ' ')[:16])}" + _scope(model["scope"]), "",
+             "## 概要", ""]
+    rules = s["rules"]
+    lines.append("| 区 | 変更 | " + " | ".join(esc(r["label"]) for r in rules) + " |")
+    lines.append("|---|---:|" + "---:|" * len(rules))
+    for w in s["wards"] + [{"municipality": "合計", **s["total"]}]:
+        lines.append(f"| {esc(w['municipality'])} | {w['changes']} | "
+                     + " | ".join(str(w["flags"][r["rule"]]) for r in rules) + " |")
+    if model["hidden"]:
+        lines += ["", "非表示: " + "、".join(f"{_label(k)} {n}件" for k, n in sorted(model["hidden"].items()))
+                  + "(`wardwatch report --all` で表示)"]
+    secs = sections(model)
+    lines += ["", f"## 変更 ({s['total']['changes']}件)", ""]
+    if not model["change_groups"]:
+        lines += ["新しい変更はありません。", ""]
+    if secs["shared"]:
+        lines += ["### 複数のページに共通する変更", ""]
+        for g in secs["shared"]:
+            lines += _group(g)
+        lines.append("")
+    for ward in secs["wards"]:
+        lines += [f"### {esc(ward['municipality'])}", ""]
+        for prog in ward["programs"]:
+            lines += [f"#### {esc(prog['program'])}", ""]
+            for g in prog["groups"]:
+                lines += _group(g)
+            lines.append("")
+    if model["diffs"]:
+        lines += ["## 本文の差分", ""]
+        for d in model["diffs"]:
+            lines += [f"{link(d['url'])} (版 `{d['before_version_id']}` → `{d['after_version_id']}`)", ""]
+            lines += _fence(_diff_lines(d["rows"])) + [""]
+    lines += [f"## 古くなった公開情報 ({len(model['flags'])}件)", ""]
+    if not model["flags"]:
+        lines += ["未対応のフラグはありません。", ""]
+    for rule in sorted({f["rule"] for f in model["flags"]}):
+        fl = [f for f in model["flags"] if f["rule"] == rule]
+        lines += [f"### {esc(fl[0]['rule_label'])} ({len(fl)}件)", ""]
+        for f in fl:
+            lines += _flag(f)
+        lines.append("")
+    lines += ["## クロールの状態", ""]
+    h = model["health"]
+    if h["sources"]:
+        lines += ["| ソース | 区 | 取得 | エラー | 状態 |", "|---|---|---:|---:|---|"]
+        for src in h["sources"]:
+            kinds = ", ".join(f"{k} {n}" for k, n in src["error_kinds"].items())
+            lines.append(f"| {esc(src['source_id'])} | {esc(src['municipality'])} | {src['fetched']} | {src['errors']} | "
+                         f"{'失敗' if src['failed'] else '一部エラー'} {esc(kinds)} |")
+    else:
+        lines.append("最新のクロールでエラーはありません。")
+    if h["broken_links"]:
+        lines += ["", f"リンク切れ・削除 ({len(h['broken_links'])}件):", ""]
+        for f in h["broken_links"]:
+            ev = f["raw_evidence"] if isinstance(f["raw_evidence"], dict) else {}
+            status = f"HTTP {ev['status']}" if ev.get("status") else esc(ev.get("response_class") or "")
+            source = f" ← {link(ev['linked_from'])}" if ev.get("linked_from") else ""
+            lines.append(f"- {esc(f['rule_label'])}: {link(f['url'])} ({status}){source}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _diff_lines(rows: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for r in rows:
+        if r["type"] == "gap":
+            out.append("@@ …")
+        elif r["type"] == "same":
+            out.append("  " + r["left"][0][0])
+        else:
+            if r["left"] is not None:
+                out.append("- " + "".join(t for t, _ in r["left"]))
+            if r["right"] is not None:
+                out.append("+ " + "".join(t for t, _ in r["right"]))
+    return out
+
+
+def _label(state: str) -> str:
+    return STATUS_LABELS.get(state, state)
+
+
+def _scope(scope: dict[str, Any]) -> str:
+    if scope.get("run_ids"):
+        return " ・ 対象: 実行 " + esc(", ".join(scope["run_ids"]))
+    if scope.get("since"):
+        return f" ・ 対象: {esc(scope['since'])} 以降"
+    return ""

@@ -1,0 +1,104 @@
+"""The flag stage: run the rules of ``diffs.rules.RULES`` over the warehouse, open and close flags.
+
+Page rules depend on the date, so every current page is re-checked when the date changed since
+the last evaluation; otherwise only pages that changed are. Cross rules (secondary sources against
+official pages of the same municipality) and fetch rules (broken links, pages gone) always run
+over everything.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from diffs.rules import Cross, Fetch, Page, in_scope
+from diffs.rules.base import FlagFinding
+from warehouse import flags as store
+from warehouse.db import Warehouse
+
+BATCH = 1000
+
+
+def evaluate_flags(db: Warehouse | Path, *, today: date, changed_urls: set[str] | None = None) -> dict[str, Any]:
+    wh = Warehouse.of(db)
+    last = store.last_evaluation_day(wh)
+    current = store.current_versions(wh)
+    full = last is None or last != today
+    scope = current if full else [r for r in current if r[1] in (changed_urls or set())]
+    findings: list[dict[str, Any]] = []
+    for i in range(0, len(scope), BATCH):
+        findings += page_findings(wh, scope[i : i + BATCH], today)
+    findings += cross_findings(wh)
+    findings += fetch_findings(wh)
+    keep_open: set[str] = set()
+    if not full:  # page flags of pages outside this evaluation stay as they are
+        page_rules = {r.name for r in in_scope("page")}
+        scoped_urls = {r[1] for r in scope}
+        keep_open = {fid for fid, rule, url in store.open_flags(wh) if rule in page_rules and url not in scoped_urls}
+    opened, closed = store.apply(wh, findings, keep_open)
+    store.record_evaluation(wh, today, "full" if full else "changed", len(scope), opened, closed)
+    return {"flags_opened": opened, "flags_closed": closed, "flag_scope": "full" if full else "changed",
+            "documents_checked": len(scope)}
+
+
+def _finding(f: FlagFinding, source_id: str | None, url: str | None) -> dict[str, Any]:
+    return {"rule": f.rule, "severity": f.severity, "program": f.program, "kind": f.kind, "key": f.key,
+            "evidence": f.evidence, "source_id": source_id, "url": url}
+
+
+def fy_start_of(today: date) -> date:
+    return date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+
+
+def page_findings(wh: Warehouse, rows: list[tuple], today: date) -> list[dict[str, Any]]:
+    official = [r[1] for r in rows if r[2] == "official"]
+    docs, prev_ids, prev, latest = store.page_inputs(wh, [r[0] for r in rows], official, fy_start_of(today))
+    rules = in_scope("page")
+    out = []
+    for version_id, url, kind, _municipality, _since in rows:
+        doc = docs.get(version_id)
+        if doc is None or not doc.main_text:
+            continue
+        before = prev.get(prev_ids.get(version_id, ""))
+        page = Page(url=url, source_id=doc.source_id, source_kind=kind, facts=doc.facts, text=doc.main_text, today=today,
+                    previous_year_facts=before.facts if before is not None else None,
+                    latest_changes=latest.get(url, []) if kind == "official" else [])
+        for rule in rules:
+            out += [_finding(f, doc.source_id, url) for f in rule.check(page)]
+    return out
+
+
+def cross_findings(wh: Warehouse) -> list[dict[str, Any]]:
+    """Secondary sources against the official pages of the same municipality."""
+    secondary, official, changes = store.cross_inputs(wh)
+    by_origin: dict[tuple, list[dict]] = {}
+    for muni, sid, origin, program, kind, qual, value, text in secondary:
+        by_origin.setdefault((muni, sid, origin), []).append(
+            {"kind": kind, "value": json.loads(value) if value else None, "qualifier": qual, "program": program, "text": text})
+    off_by_muni: dict[str, dict[str, list[dict]]] = {}
+    for muni, url, program, kind, qual, value, text, start, end in official:
+        off_by_muni.setdefault(muni, {}).setdefault(url, []).append(
+            {"kind": kind, "value": json.loads(value) if value else None, "qualifier": qual, "program": program,
+             "text": text, "start": start, "end": end})
+    rules = in_scope("cross")
+    out = []
+    for (muni, sid, origin), sfacts in by_origin.items():
+        for url, ofacts in off_by_muni.get(muni, {}).items():
+            pair = Cross(official_url=url, official_facts=ofacts, official_changes=changes.get(url, []),
+                         secondary_source_id=sid, secondary_origin=origin, secondary_facts=sfacts)
+            for rule in rules:
+                out += [_finding(f, sid, origin) for f in rule.check(pair)]
+    return out
+
+
+def fetch_findings(wh: Warehouse) -> list[dict[str, Any]]:
+    rules = in_scope("fetch")
+    out = []
+    for url, status, referer, sid, at, had_content, current_class in store.fetch_inputs(wh):
+        fetch = Fetch(url=url, status=status, referer=referer, source_id=sid, seen_at=at, had_content=bool(had_content),
+                      response_class=current_class)
+        for rule in rules:
+            out += [_finding(f, sid, url) for f in rule.check(fetch)]
+    return out

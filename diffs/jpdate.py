@@ -3,7 +3,7 @@
 Understands the ways municipal pages write dates and fiscal years:
 ``2025年4月1日``, ``令和7年4月1日``, ``令和元年``, ``R7.4.1``, ``H28.8``, ``2025/4/1``,
 ISO ``2025-04-01`` / ``2025-04``, ``平成28年8月時点``, ``令和7年度``, ``2025年度``, full-width digits.
-The Japanese fiscal year (年度) N runs from N-04-01 to (N+1)-03-31.
+Eras and fiscal years (年度 N runs from N-04-01 to (N+1)-03-31) come from ``extractors.eras``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import unicodedata
 from datetime import date
 from typing import Any, NamedTuple
 
-ERA_OFFSETS = {"明治": 1867, "大正": 1911, "昭和": 1925, "平成": 1988, "令和": 2018}
-_ERA_LETTERS = {"M": "明治", "T": "大正", "S": "昭和", "H": "平成", "R": "令和"}
+from extractors.eras import ERA_LETTERS, ERA_NAMES, era_year, fiscal_year_of_month
 
-_ERA = r"(?P<era>明治|大正|昭和|平成|令和|[MTSHR](?=\s*\d))"
+_ERA = r"(?P<era>" + "|".join(ERA_NAMES) + "|[" + "".join(ERA_LETTERS) + r"](?=\s*\d))"
 _YEAR = r"(?P<year>\d{1,4}|元)"
 # 令和7年4月1日 / 2025年4月1日 / 平成28年8月 (day optional) and R7.4.1 / 2025/4/1 / 2025-04-01 / 2025-04
 _DATE_RE = re.compile(
@@ -59,10 +58,9 @@ def nfkc(s: str) -> str:
 
 
 def _western_year(era: str | None, year: str) -> int | None:
-    n = 1 if year == "元" else int(year)
     if era:
-        era = _ERA_LETTERS.get(era, era)
-        return ERA_OFFSETS[era] + n
+        return era_year(era, year, lenient=True)
+    n = 1 if year == "元" else int(year)
     if len(year) != 4 or not 1868 <= n <= 2200:
         return None
     return n
@@ -172,8 +170,6 @@ def parse_year(s: Any) -> int | None:
 
 def fiscal_year_of(d: date | JPDate) -> int:
     """The fiscal year a date falls in (April-March); a year-only JPDate counts as that year."""
-    if isinstance(d, JPDate):
-        if d.month is None:
-            return d.year
-        return d.year if d.month >= 4 else d.year - 1
-    return d.year if d.month >= 4 else d.year - 1
+    if d.month is None:
+        return d.year
+    return fiscal_year_of_month(d.year, d.month)

@@ -57,10 +57,11 @@ async def pipeline(sources_file: str, db_path: str, source_ids: list[str], max_p
                 return runner.failure(source_id, exc)
 
     ids = list(dict.fromkeys(source_ids))
-    outcomes = await asyncio.gather(*(one(sid) for sid in ids))
     run_id = flow_run.get_id()
     opts = RunOptions(Path(sources_file), Path(db_path), ids, max_parallel=max_parallel, lock_timeout=lock_timeout,
                       flow_run={"id": run_id, "name": flow_run.get_name(), "url": ui_url("flow-run", run_id)})
+    await asyncio.to_thread(runner.prepare, opts)
+    outcomes = await asyncio.gather(*(one(sid) for sid in ids))
     summary = await asyncio.to_thread(runner.finish, opts, dict(zip(ids, outcomes)))
     summary["report"]["artifacts"] = await publish_report(summary["report"]["markdown"], summary["report"]["flags"],
                                                           summary["run_ids"])

@@ -32,6 +32,7 @@ from wardwatch.stages.errors import SourceBusy
 from wardwatch.stages.extract import extract_pending
 from wardwatch.stages.notify import WEBHOOK_ENV, notify
 from warehouse.locks import LockTimeout, hold, lock_path
+from warehouse.schema import migrate
 
 MAX_PARALLEL = 4  # sources crawled at the same time
 LOCK_TIMEOUT_S = 3600.0  # how long a run waits for another run of the same source
@@ -123,8 +124,15 @@ def finish(opts: RunOptions, sources: dict[str, dict[str, Any]]) -> dict[str, An
             "notified": notified, "flow_run": {"id": opts.flow_run.get("id"), "name": opts.flow_run.get("name")}}
 
 
+def prepare(opts: RunOptions) -> None:
+    """Create or upgrade the warehouse once, before sources run in parallel (parallel crawl processes
+    creating the same new file would read each other's half-written header)."""
+    migrate(Path(opts.db_path))
+
+
 def run(opts: RunOptions, step: Step = direct) -> dict[str, Any]:
     """Every source of ``opts`` (up to ``max_parallel`` at a time), then :func:`finish`."""
+    prepare(opts)
     ids = list(dict.fromkeys(opts.source_ids))
     with ThreadPoolExecutor(max_workers=max(1, min(opts.max_parallel, len(ids) or 1))) as pool:
         outcomes = list(pool.map(lambda sid: outcome(sid, lambda: run_source(opts, sid, step)), ids))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.db import Warehouse, transaction
+from warehouse.values import stored_value
 
 JST = timezone(timedelta(hours=9))
 
@@ -76,12 +77,10 @@ def _insert_facts(con: Any, dataset_id: str, facts: list[dict[str, Any]], munici
         return
     rows = []
     for seq, f in enumerate(facts):
-        value = f["value"]
-        num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        value, num = stored_value(f["value"])
         rows.append({"seq": seq, "record_id": f.get("record_id"), "municipality": f.get("municipality") or municipality,
                      "program": f.get("program"), "kind": f["kind"], "qualifier": f.get("qualifier"),
-                     "value": json.dumps(value, ensure_ascii=False), "value_num": num, "text": f.get("text"),
-                     "field": f.get("field")})
+                     "value": value, "value_num": num, "text": f.get("text"), "field": f.get("field")})
     con.execute(
         """
         INSERT INTO dataset_facts

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,7 +101,7 @@ class Warehouse:
     def connect(self, *, read_only: bool = False, timeout: float | None = None,
                 config: dict | None = None) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         if self.memory:
-            return _cursor(self._con)  # type: ignore[arg-type]
+            return _cursor(self._con, read_only=read_only)  # type: ignore[arg-type]
         return _connect_file(self.path, read_only=read_only, timeout=timeout, config=config)  # type: ignore[arg-type]
 
     @contextlib.contextmanager
@@ -128,11 +129,20 @@ class Warehouse:
 
 
 @contextlib.contextmanager
-def _cursor(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+def _cursor(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the in-memory connection; a read-only one runs in a transaction that is rolled back,
+    so whatever it wrote is undone (DuckDB has no read-only mode for one in-memory connection)."""
     cur = con.cursor()
     try:
+        if read_only:
+            cur.execute("BEGIN TRANSACTION")
         yield cur
     finally:
+        if read_only:
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass
         cur.close()
 
 
@@ -157,9 +167,29 @@ def transaction(db: Warehouse | str | Path, **kw) -> contextlib.AbstractContextM
     return Warehouse.of(db).transaction(**kw)
 
 
+_IN_PROCESS: dict[str, threading.RLock] = {}
+_IN_PROCESS_GUARD = threading.Lock()
+
+
+def _process_lock(db_path: Path) -> threading.RLock:
+    with _IN_PROCESS_GUARD:
+        return _IN_PROCESS.setdefault(str(db_path.resolve()), threading.RLock())
+
+
 @contextlib.contextmanager
 def _connect_file(db_path: Path, *, read_only: bool = False, timeout: float | None = None,
                   config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One connection for one unit of work. Threads of one process take turns (DuckDB's per-process
+    database cache races when threads open the same file at once: "Unique file handle conflict",
+    WAL lock errors); other processes are waited for with backoff."""
+    with _process_lock(db_path), _connect_file_unlocked(db_path, read_only=read_only, timeout=timeout,
+                                                         config=config) as con:
+        yield con
+
+
+@contextlib.contextmanager
+def _connect_file_unlocked(db_path: Path, *, read_only: bool = False, timeout: float | None = None,
+                           config: dict | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     if read_only and not db_path.exists():
         raise WarehouseError(f"{db_path}: no warehouse here (run `wardwatch crawl` or `wardwatch demo` first)")
     if not read_only:

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from warehouse.db import WarehouseError, connect, staging_dir
+from warehouse.db import Warehouse, WarehouseError, connect, staging_dir
 
 EXAMPLES = 5
 
@@ -106,7 +106,7 @@ REQUIRED_TABLES = ("blobs", "fetches", "versions", "runs", "sources")
 
 def check(db_path: str | Path, *, timeout: float | None = None) -> Report:
     """Run every check; raises WarehouseError only when the file cannot be opened at all."""
-    db_path = Path(db_path)
+    db_path = Warehouse.of(db_path)
     if not db_path.exists():
         raise WarehouseError(f"{db_path}: no warehouse here")
     problems: list[Problem] = []

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.db import Warehouse, connect, insert_rows, transaction
+from warehouse.values import stored_value
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,8 @@ def _store(con: Any, sha: str, version: str, row: dict[str, Any], facts: list[di
         return
     rows = []
     for seq, f in enumerate(facts):
-        value = f["value"]
-        num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        value, num = stored_value(f["value"])
         extra = {k: v for k, v in f.items() if k not in CORE}
-        rows.append([sha, version, seq, f["kind"], json.dumps(value, ensure_ascii=False), num, f["text"], f["qualifier"],
+        rows.append([sha, version, seq, f["kind"], value, num, f["text"], f["qualifier"],
                      f["program"], f["page"], f["start"], f["end"], json.dumps(extra, ensure_ascii=False) if extra else None])
     insert_rows(con, "facts", FACT_COLUMNS, rows)

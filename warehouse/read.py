@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.db import connect
+from warehouse.db import Warehouse, connect
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Known:
 
 def known_urls(db_path: str | Path, source_id: str) -> dict[str, Known]:
     """Current version + latest validators of every URL of a source."""
-    if not Path(db_path).exists():
+    if not Warehouse.of(db_path).exists():
         return {}
     with connect(db_path) as con:
         rows = con.execute(
@@ -45,7 +45,7 @@ def known_urls(db_path: str | Path, source_id: str) -> dict[str, Known]:
 
 def stored_html(db_path: str | Path, source_id: str) -> dict[str, bytes]:
     """Current HTML bodies of a source's URLs, by URL (what a 304 stands for)."""
-    if not Path(db_path).exists():
+    if not Warehouse.of(db_path).exists():
         return {}
     with connect(db_path) as con:
         rows = con.execute(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import connect, transaction
+from warehouse.db import Warehouse, WarehouseError, connect, transaction
 from warehouse.schema import migrate
 
 ITEM_TYPES = ("change", "flag")
@@ -29,9 +29,7 @@ class ReviewError(ValueError):
 
 def ensure_schema(db_path: Path) -> None:
     """Apply pending migrations only when the review tables are missing (no write otherwise)."""
-    if not Path(db_path).exists():
-        from warehouse.db import WarehouseError
-
+    if not Warehouse.of(db_path).exists():
         raise WarehouseError(f"{db_path}: no warehouse here (run `wardwatch crawl` or `wardwatch demo` first)")
     with connect(db_path, read_only=True) as con:
         have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'noise_rules'").fetchone()[0]

@@ -65,6 +65,11 @@ class Cross:
     secondary_origin: str
     secondary_facts: list[Any]
 
+    def sources(self) -> dict[str, str]:
+        """The ``official_source``/``secondary_source`` keywords every cross rule's function takes:
+        the official page's URL and the secondary facts' origin (the URL their flags are filed under)."""
+        return {"official_source": self.official_url, "secondary_source": self.secondary_origin}
+
 
 @dataclass(frozen=True)
 class Fetch:
@@ -119,3 +124,8 @@ def fact_row(label: str, ev: Any, default_url: str | None, texts: dict[str, str]
 def evidence_of_flag(flag: dict[str, Any]) -> dict[str, Any]:
     ev = flag.get("evidence")
     return ev if isinstance(ev, dict) else {}
+
+
+def secondary_row(flag: dict[str, Any], texts: dict[str, str], snippet: Snippet) -> dict[str, Any]:
+    """The first evidence row of a cross rule's flag: what the secondary source says."""
+    return fact_row("二次情報の記載", evidence_of_flag(flag).get("secondary"), flag.get("url"), texts, snippet)

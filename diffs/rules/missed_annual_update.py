@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from diffs.facts import fact_field as _f
-from diffs.jpdate import fiscal_year_of
 from diffs.match import evidence_of, fact_norm, program_key
 from diffs.references import AMOUNT_KINDS, newest, reference_of
 from diffs.rules.base import FlagFinding, Page, Rule, evidence_of_flag, fact_row
 from diffs.rules.base import key as _key
+from extractors.eras import fiscal_year_of, fiscal_year_start
 
 
 def _amounts(facts: Iterable[Any]) -> dict[str, list[Any]]:
@@ -39,7 +39,7 @@ def missed_annual_update(
     A page stating no fiscal year is not flagged (nothing says the amounts are annual).
     """
     current = fiscal_year_of(today)
-    if today < date(current, 4, 1) + timedelta(days=grace_days):
+    if today < fiscal_year_start(current) + timedelta(days=grace_days):
         return []
     refs = [r for r in map(reference_of, current_facts) if r and r.what != "update_date"]
     page_newest = newest(refs)

@@ -8,7 +8,7 @@ from typing import Any
 from diffs.facts import fact_field as _f
 from diffs.match import evidence_of, fact_norm, program_key, same_slot
 from diffs.references import AS_OF_KINDS, DATE_KINDS, FISCAL_YEAR_KINDS, UPDATE_KINDS
-from diffs.rules.base import Cross, FlagFinding, Rule, evidence_of_flag, fact_row
+from diffs.rules.base import Cross, FlagFinding, Rule, evidence_of_flag, fact_row, secondary_row
 from diffs.rules.base import key as _key
 
 NON_COMPARABLE_KINDS = FISCAL_YEAR_KINDS | AS_OF_KINDS | UPDATE_KINDS | DATE_KINDS
@@ -50,14 +50,12 @@ def secondary_contradicts_official(
 
 
 def check(pair: Cross) -> list[FlagFinding]:
-    return secondary_contradicts_official(pair.official_facts, pair.secondary_facts, official_source=pair.official_url,
-                                          secondary_source=pair.secondary_origin)
+    return secondary_contradicts_official(pair.official_facts, pair.secondary_facts, **pair.sources())
 
 
 def evidence(flag: dict[str, Any], texts: dict[str, str], snippet: Any) -> list[dict[str, Any]]:
-    ev = evidence_of_flag(flag)
-    return [fact_row("二次情報の記載", ev.get("secondary"), flag.get("url"), texts, snippet)] + [
-        fact_row("公式の記載", o, None, texts, snippet) for o in ev.get("official") or []]
+    return [secondary_row(flag, texts, snippet)] + [
+        fact_row("公式の記載", o, None, texts, snippet) for o in evidence_of_flag(flag).get("official") or []]
 
 
 def summary(flag: dict[str, Any]) -> str:

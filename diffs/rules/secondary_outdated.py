@@ -6,7 +6,7 @@ from typing import Any
 
 from diffs.facts import FactChange
 from diffs.match import evidence_of, fact_norm, norm_value, program_key, same_slot
-from diffs.rules.base import Cross, FlagFinding, Rule, evidence_of_flag, fact_row, row
+from diffs.rules.base import Cross, FlagFinding, Rule, evidence_of_flag, row, secondary_row
 from diffs.rules.base import key as _key
 
 
@@ -50,14 +50,12 @@ def secondary_outdated(
 
 
 def check(pair: Cross) -> list[FlagFinding]:
-    return secondary_outdated(pair.official_changes, pair.secondary_facts, official_source=pair.official_url,
-                              secondary_source=pair.secondary_origin)
+    return secondary_outdated(pair.official_changes, pair.secondary_facts, **pair.sources())
 
 
 def evidence(flag: dict[str, Any], texts: dict[str, str], snippet: Any) -> list[dict[str, Any]]:
-    ev = evidence_of_flag(flag)
-    oc = ev.get("official_change") or {}
-    return [fact_row("二次情報の記載", ev.get("secondary"), flag.get("url"), texts, snippet),
+    oc = evidence_of_flag(flag).get("official_change") or {}
+    return [secondary_row(flag, texts, snippet),
             row("公式の変更", f"{oc.get('before_text')} → {oc.get('after_text')}", oc.get("url") or oc.get("source"),
                 oc.get("after_version_id"))]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from diffs.jpdate import fiscal_year_of
 from diffs.references import newest, reference_of, text_references
 from diffs.rules.base import FlagFinding, Page, Rule, evidence_of_flag, fact_row, row
 from diffs.rules.base import key as _key
+from extractors.eras import fiscal_year_of
 
 MAX_FISCAL_YEARS = 2
 

@@ -28,11 +28,12 @@ def wardwatch(*args: str, env: dict[str, str] | None = None, timeout: float = 30
                           cwd=cwd or ROOT, timeout=timeout, env={**os.environ, **(env or {})}, **kw)
 
 
-def main(argv: list[str]) -> int:
-    """`wardwatch ARGS` in this process; the exit code (argparse's usage errors included)."""
+def main(argv: list[str], warehouse: object | None = None) -> int:
+    """`wardwatch ARGS` in this process; the exit code (argparse's usage errors included).
+    ``warehouse`` (e.g. ``Warehouse(":memory:")``) stands in for ``--db``."""
     from wardwatch.cli import main as cli_main
 
     try:
-        return cli_main(argv)
+        return cli_main(argv, warehouse=warehouse)
     except SystemExit as exc:
         return int(exc.code or 0)

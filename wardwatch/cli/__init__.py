@@ -31,9 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, warehouse: object | None = None) -> int:
+    """Run one command; returns its exit code. ``warehouse`` (a ``warehouse.db.Warehouse``, e.g. an
+    in-memory one) stands in for ``--db`` — for tests and embedding."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.warehouse = warehouse
     from warehouse.db import WarehouseError
 
     try:

@@ -39,8 +39,20 @@ def add_format(p: argparse.ArgumentParser, choices: tuple[str, ...] = ("table", 
     p.add_argument("--format", choices=choices, default=choices[0], help="output format")
 
 
-def resolve_db(args: argparse.Namespace) -> Path:
+def resolve_db(args: argparse.Namespace) -> Any:
+    """The warehouse a command works on: ``--db``, else $WARDWATCH_DB, else data/wardwatch.duckdb — or
+    the ``Warehouse`` object the caller of ``wardwatch.cli.main(argv, warehouse=...)`` passed (tests)."""
+    if getattr(args, "warehouse", None) is not None:
+        return args.warehouse
     return args.db if getattr(args, "db", None) is not None else db_default()
+
+
+def file_db(args: argparse.Namespace) -> Path:
+    """The warehouse as a file path, for commands that hand it to child processes (crawl, run)."""
+    db = resolve_db(args)
+    if getattr(db, "memory", False):
+        raise Usage("this command needs a warehouse file (--db PATH), not an in-memory warehouse")
+    return Path(db)
 
 
 def existing_db(args: argparse.Namespace) -> Path:

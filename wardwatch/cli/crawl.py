@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from wardwatch.cli.common import Failed, add_db, add_format, add_sources, load_registry, resolve_db
+from wardwatch.cli.common import Failed, add_db, add_format, add_sources, file_db, load_registry, resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +27,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from wardwatch.stages.crawl import crawl
 
     sources = load_registry(args)
-    result = crawl(sources, resolve_db(args), progress=ProgressDisplay())
+    result = crawl(sources, file_db(args), progress=ProgressDisplay())
     if args.format == "json":
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -41,6 +41,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from warehouse.schema import migrate
 
-    applied = migrate(resolve_db(args))
-    print(f"{resolve_db(args)}: applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    db = resolve_db(args)
+    applied = migrate(db)
+    print(f"{db}: applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     return 0

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wardwatch.cli.common import Failed, add_db, add_format, add_sources, load_registry, resolve_db
+from wardwatch.cli.common import Failed, add_db, add_format, add_sources, file_db, load_registry
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    db_path, sources = resolve_db(args), load_registry(args)
+    db_path, sources = file_db(args), load_registry(args)
     if args.webhook:
         os.environ["WARDWATCH_WEBHOOK_URL"] = args.webhook  # inherited by Prefect's runs; never a flow parameter
     if args.no_prefect:

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wardwatch.cli.common import Failed, Usage, add_db, add_format, add_sources, load_registry, resolve_db
+from wardwatch.cli.common import Failed, Usage, add_db, add_format, add_sources, file_db, load_registry
 
 DEFAULT_TZ = "Asia/Tokyo"  # the registry's crons are the municipalities' local time
 
@@ -68,7 +68,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
             for r in rows:
                 print(f"{r['source_id']:<{width}}  {r['schedule']:<15}  {r['next_run']}")
         return 0
-    return serve_schedules(args, resolve_db(args), sources)
+    return serve_schedules(args, file_db(args), sources)
 
 
 def serve_schedules(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> int:

@@ -9,12 +9,13 @@ from typing import Any
 from wardwatch.report.html import report_page
 from wardwatch.report.markdown import to_markdown
 from wardwatch.report.model import build_report, to_json
+from warehouse.db import Warehouse
 from warehouse.review import report_data
 
 
-def render(db_path: Path, fmt: str = "html", *, since: str | None = None, run_ids: list[str] | None = None,
+def render(db_path: Warehouse | Path, fmt: str = "html", *, since: str | None = None, run_ids: list[str] | None = None,
            include_all: bool = False) -> str:
-    model = build_report(report_data(Path(db_path), since=since, run_ids=run_ids),
+    model = build_report(report_data(db_path, since=since, run_ids=run_ids),
                          status="all" if include_all else "open", since=since, run_ids=run_ids)
     if fmt == "json":
         return to_json(model)
@@ -23,14 +24,14 @@ def render(db_path: Path, fmt: str = "html", *, since: str | None = None, run_id
     return report_page(model)
 
 
-def markdown_report(db_path: Path, run_ids: list[str] | None = None) -> str:
+def markdown_report(db_path: Warehouse | Path, run_ids: list[str] | None = None) -> str:
     """The Markdown report of ``run_ids`` (all runs when None): what is new and not yet reviewed."""
-    return render(Path(db_path), "md", run_ids=run_ids)
+    return render(db_path, "md", run_ids=run_ids)
 
 
-def open_flag_rows(db_path: Path) -> list[dict[str, Any]]:
+def open_flag_rows(db_path: Warehouse | Path) -> list[dict[str, Any]]:
     """Open, not dismissed flags as flat rows (a Prefect table artifact)."""
-    model = build_report(report_data(Path(db_path)))
+    model = build_report(report_data(db_path))
     return [{"severity": f["severity"], "rule": f["rule"], "municipality": f["municipality"], "program": f["program"],
              "url": f["url"], "evidence": "; ".join(f"{e['label']}: {e.get('text') or e.get('url') or ''}"
                                                    for e in f["evidence"]),

@@ -24,8 +24,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from wardwatch.report.html import render
-from wardwatch.report.model import STATUS_FILTERS
+from extractors.encoding import decode_html
+from wardwatch.report import render as render_report
+from wardwatch.report.html import app_page, render
+from wardwatch.report.model import STATUS_FILTERS, build_report
+from wardwatch.review.sanitize import sanitize_html
+from warehouse.review import (
+    ReviewError,
+    archived_version,
+    ensure_schema,
+    noise_rule_from_change,
+    record_decisions,
+    report_data,
+)
 
 CSRF_COOKIE = "wardwatch_csrf"
 REVIEWER_COOKIE = "wardwatch_reviewer"
@@ -71,122 +82,136 @@ def _hostname(host: str) -> str:
 
 def create_app(db_path: Path, reviewer: str | None = None, host: str = "127.0.0.1") -> Any:
     """The review app for ``db_path`` (decisions default to ``reviewer``)."""
-    from warehouse.review import ensure_schema
-
     db_path = Path(db_path)
     ensure_schema(db_path)
-    lock = threading.Lock()  # one DuckDB connection at a time in this process
-
-    def csrf_token(request: Request) -> tuple[str, bool]:
-        token = request.cookies.get(CSRF_COOKIE, "")
-        return (token, False) if _TOKEN_RE.fullmatch(token) else (secrets.token_urlsafe(32), True)
-
-    def page(request: Request, html: str, status: int = 200, token: tuple[str, bool] | None = None) -> HTMLResponse:
-        response = HTMLResponse(html, status_code=status)
-        if token and token[1]:
-            response.set_cookie(CSRF_COOKIE, token[0], httponly=True, samesite="strict", path="/")
-        return response
-
-    def message(request: Request, status: int, text: str) -> HTMLResponse:
-        return page(request, render("message.html", model={"title": f"wardwatch レビュー — {status}"},
-                                    ctx={"message": text, "status": status}), status)
-
-    def queue(request: Request) -> Response:
-        from wardwatch.report.html import app_page
-        from wardwatch.report.model import build_report
-        from warehouse.review import report_data
-
-        q = request.query_params
-        status = q.get("status") if q.get("status") in STATUS_FILTERS else "open"
-        filters = {k: (q.get(k) or None) for k in ("ward", "program", "rule")}
-        with lock:
-            data = report_data(db_path)
-        model = build_report(data, status=status, **filters)
-        model["title"] = "wardwatch レビュー"
-        token = csrf_token(request)
-        next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        ctx = {"csrf": token[0], "next": next_url, "filters": {**filters, "status": status},
-               "reviewer": unquote(request.cookies.get(REVIEWER_COOKIE, "")) or reviewer or ""}
-        return page(request, app_page(model, ctx), token=token)
-
-    def static_report(request: Request) -> Response:
-        from wardwatch.report import render as render_report
-
-        with lock:
-            html = render_report(db_path, "html", include_all=request.query_params.get("all") == "1")
-        return HTMLResponse(html)
-
-    async def decide(request: Request) -> Response:
-        from warehouse.review import ReviewError, noise_rule_from_change, record_decisions
-
-        if not same_origin(request):
-            return message(request, 403, "別のサイトからの送信は受け付けません。")
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return message(request, 413, "送信内容が大きすぎます。")
-        form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-        cookie, sent = request.cookies.get(CSRF_COOKIE, ""), (form.get("csrf") or [""])[0]
-        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
-            return message(request, 403, "フォームの有効期限が切れたか、不正な送信です(CSRFトークンが一致しません)。ページを再読み込みしてください。")
-        first = {k: (v[0] if v else "") for k, v in form.items()}
-        items = [(t, k) for t, _, k in (v.partition(":") for v in form.get("item", []))]
-        who = first.get("reviewer") or unquote(request.cookies.get(REVIEWER_COOKIE, "")) or reviewer
-        status = first.get("status", "")
-        def store() -> None:
-            with lock:
-                ids = record_decisions(db_path, items, status, reason=first.get("reason"), note=first.get("note"),
-                                       reviewer=who)
-                if status == "noise" and first.get("make_rule") == "1":
-                    for (item_type, key), review_id in zip(items, ids):
-                        if item_type == "change":
-                            noise_rule_from_change(db_path, key, reason=first.get("reason"), review_id=review_id,
-                                                   created_by=who)
-
-        try:
-            await run_in_threadpool(store)
-        except ReviewError as exc:
-            return message(request, 400, f"保存できませんでした: {exc}")
-        response = RedirectResponse(_safe_next(first.get("next")), status_code=303)
-        if who:
-            response.set_cookie(REVIEWER_COOKIE, quote(who), httponly=True, samesite="strict", path="/")
-        return response
-
-    def archive(request: Request) -> Response:
-        from warehouse.review import archived_version
-
-        vid = request.path_params["version_id"]
-        with lock:
-            version = archived_version(db_path, vid)
-        if version is None:
-            return message(request, 404, "この版は保存されていません。")
-        version.pop("data")
-        model = {"title": f"保存版 {vid}", "version": version, "is_html": _is_html(version["media_type"])}
-        return page(request, render("archive.html", model=model, ctx={"archive_prefix": "/archive/"}))
-
-    def archive_raw(request: Request) -> Response:
-        from warehouse.review import archived_version
-
-        with lock:
-            version = archived_version(db_path, request.path_params["version_id"])
-        if version is None:
-            return PlainTextResponse("not found", status_code=404)
-        headers = {"Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff"}
-        if _is_html(version["media_type"]):
-            from extractors.encoding import decode_html
-            from wardwatch.review.sanitize import sanitize_html
-
-            text, _ = decode_html(bytes(version["data"]), version["charset"])
-            return HTMLResponse(sanitize_html(text, version["url"]),
-                                headers={**headers, "X-Frame-Options": "SAMEORIGIN"})
-        ext = ".pdf" if version["media_type"] == "application/pdf" else ".bin"
-        media = "application/pdf" if ext == ".pdf" else "application/octet-stream"
-        headers["Content-Disposition"] = f'attachment; filename="{version["sha256"][:16]}{ext}"'
-        return Response(bytes(version["data"]), media_type=media, headers=headers)
-
-    routes = [Route("/", queue), Route("/report", static_report), Route("/decide", decide, methods=["POST"]),
+    routes = [Route("/", index), Route("/report", static_report), Route("/decide", decide, methods=["POST"]),
               Route("/archive/{version_id}", archive), Route("/archive/{version_id}/raw", archive_raw)]
     app = Starlette(routes=routes)
+    app.state.db_path = db_path
+    app.state.reviewer = reviewer
+    app.state.lock = threading.Lock()  # one DuckDB connection at a time in this process
     return Guard(app, LOOPBACK | {_hostname(host)})
+
+
+# Endpoints. The plain ``def`` ones query DuckDB, so Starlette runs them in its thread pool.
+
+def index(request: Request) -> Response:
+    """The review queue: changes and flags filtered by status, ward, program and flag rule."""
+    state = request.app.state
+    q = request.query_params
+    status = q.get("status") if q.get("status") in STATUS_FILTERS else "open"
+    filters = {k: (q.get(k) or None) for k in ("ward", "program", "rule")}
+    with state.lock:
+        data = report_data(state.db_path)
+    model = build_report(data, status=status, **filters)
+    model["title"] = "wardwatch レビュー"
+    token = _csrf_token(request)
+    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    ctx = {"csrf": token[0], "next": next_url, "filters": {**filters, "status": status},
+           "reviewer": _cookie_reviewer(request) or state.reviewer or ""}
+    return _page(app_page(model, ctx), token=token)
+
+
+def static_report(request: Request) -> Response:
+    """The static HTML report (``?all=1``: items already reviewed or dismissed too)."""
+    state = request.app.state
+    with state.lock:
+        html = render_report(state.db_path, "html", include_all=request.query_params.get("all") == "1")
+    return HTMLResponse(html)
+
+
+async def decide(request: Request) -> Response:
+    """Record one decision for the posted items (CSRF-checked), then redirect to ``next``."""
+    state = request.app.state
+    if not same_origin(request):
+        return _message(403, "別のサイトからの送信は受け付けません。")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return _message(413, "送信内容が大きすぎます。")
+    form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    cookie, sent = request.cookies.get(CSRF_COOKIE, ""), (form.get("csrf") or [""])[0]
+    if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        return _message(403, "フォームの有効期限が切れたか、不正な送信です(CSRFトークンが一致しません)。ページを再読み込みしてください。")
+    first = {k: (v[0] if v else "") for k, v in form.items()}
+    items = [(t, k) for t, _, k in (v.partition(":") for v in form.get("item", []))]
+    who = first.get("reviewer") or _cookie_reviewer(request) or state.reviewer
+    status = first.get("status", "")
+
+    def store() -> None:
+        with state.lock:
+            ids = record_decisions(state.db_path, items, status, reason=first.get("reason"), note=first.get("note"),
+                                   reviewer=who)
+            if status == "noise" and first.get("make_rule") == "1":
+                for (item_type, key), review_id in zip(items, ids):
+                    if item_type == "change":
+                        noise_rule_from_change(state.db_path, key, reason=first.get("reason"), review_id=review_id,
+                                               created_by=who)
+
+    try:
+        await run_in_threadpool(store)
+    except ReviewError as exc:
+        return _message(400, f"保存できませんでした: {exc}")
+    response = RedirectResponse(_safe_next(first.get("next")), status_code=303)
+    if who:
+        response.set_cookie(REVIEWER_COOKIE, quote(who), httponly=True, samesite="strict", path="/")
+    return response
+
+
+def archive(request: Request) -> Response:
+    """The page around one archived version (its content framed from ``/raw``)."""
+    state = request.app.state
+    vid = request.path_params["version_id"]
+    with state.lock:
+        version = archived_version(state.db_path, vid)
+    if version is None:
+        return _message(404, "この版は保存されていません。")
+    version.pop("data")
+    model = {"title": f"保存版 {vid}", "version": version, "is_html": _is_html(version["media_type"])}
+    return _page(render("archive.html", model=model, ctx={"archive_prefix": "/archive/"}))
+
+
+def archive_raw(request: Request) -> Response:
+    """One archived version's bytes: HTML sanitized and sandboxed, anything else as a download."""
+    state = request.app.state
+    with state.lock:
+        version = archived_version(state.db_path, request.path_params["version_id"])
+    if version is None:
+        return PlainTextResponse("not found", status_code=404)
+    headers = {"Content-Security-Policy": RAW_CSP, "X-Content-Type-Options": "nosniff"}
+    if _is_html(version["media_type"]):
+        text, _ = decode_html(bytes(version["data"]), version["charset"])
+        return HTMLResponse(sanitize_html(text, version["url"]), headers={**headers, "X-Frame-Options": "SAMEORIGIN"})
+    ext = ".pdf" if version["media_type"] == "application/pdf" else ".bin"
+    media = "application/pdf" if ext == ".pdf" else "application/octet-stream"
+    headers["Content-Disposition"] = f'attachment; filename="{version["sha256"][:16]}{ext}"'
+    return Response(bytes(version["data"]), media_type=media, headers=headers)
+
+
+# Helpers shared by the endpoints.
+
+def _csrf_token(request: Request) -> tuple[str, bool]:
+    """The session's CSRF token from its cookie, or a new one: ``(token, is_new)``."""
+    token = request.cookies.get(CSRF_COOKIE, "")
+    return (token, False) if _TOKEN_RE.fullmatch(token) else (secrets.token_urlsafe(32), True)
+
+
+def _cookie_reviewer(request: Request) -> str:
+    """The reviewer name remembered in the reviewer cookie ("" when none)."""
+    return unquote(request.cookies.get(REVIEWER_COOKIE, ""))
+
+
+def _page(html: str, status: int = 200, token: tuple[str, bool] | None = None) -> HTMLResponse:
+    """An HTML response; sets the CSRF cookie when ``token`` is a new one."""
+    response = HTMLResponse(html, status_code=status)
+    if token and token[1]:
+        response.set_cookie(CSRF_COOKIE, token[0], httponly=True, samesite="strict", path="/")
+    return response
+
+
+def _message(status: int, text: str) -> HTMLResponse:
+    """A short message page with ``status`` (errors and refusals)."""
+    return _page(render("message.html", model={"title": f"wardwatch レビュー — {status}"},
+                        ctx={"message": text, "status": status}), status)
 
 
 def same_origin(request: Request) -> bool:
@@ -210,6 +235,7 @@ def _is_html(media_type: str | None) -> bool:
 
 
 def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8000, reviewer: str | None = None) -> None:
+    """Serve the review app on ``host:port`` (uvicorn is imported here: only serving needs it)."""
     import uvicorn
 
     uvicorn.run(create_app(db_path, reviewer=reviewer, host=host), host=host, port=port, log_level="warning",

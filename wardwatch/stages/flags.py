@@ -15,6 +15,7 @@ from typing import Any
 
 from diffs.rules import Cross, Fetch, Page, in_scope
 from diffs.rules.base import FlagFinding
+from extractors.eras import fiscal_year_start_of
 from warehouse import flags as store
 from warehouse.db import Warehouse
 
@@ -48,13 +49,9 @@ def _finding(f: FlagFinding, source_id: str | None, url: str | None) -> dict[str
             "evidence": f.evidence, "source_id": source_id, "url": url}
 
 
-def fy_start_of(today: date) -> date:
-    return date(today.year if today.month >= 4 else today.year - 1, 4, 1)
-
-
 def page_findings(wh: Warehouse, rows: list[tuple], today: date) -> list[dict[str, Any]]:
     official = [r[1] for r in rows if r[2] == "official"]
-    docs, prev_ids, prev, latest = store.page_inputs(wh, [r[0] for r in rows], official, fy_start_of(today))
+    docs, prev_ids, prev, latest = store.page_inputs(wh, [r[0] for r in rows], official, fiscal_year_start_of(today))
     rules = in_scope("page")
     out = []
     for version_id, url, kind, _municipality, _since in rows:

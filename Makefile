@@ -21,7 +21,7 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Headless Chromium for tests/test_browser.py, from Debian (never `playwright install`); when it cannot
+# Headless Chromium for tests/e2e/test_browser.py, from Debian (never `playwright install`); when it cannot
 # be installed (not root, no apt) the browser tests skip with a message. CJK fonts make screenshots legible.
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \

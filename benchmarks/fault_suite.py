@@ -1,4 +1,4 @@
-"""Run the fault suite (tests/test_faults.py, tests/test_safety_units.py, tests/test_crash.py) and print its figures.
+"""Run the fault suite (tests/e2e/test_faults*.py, tests/e2e/test_crash.py and their unit tests) and print its figures.
 
     python -m benchmarks.fault_suite            # cases tried / passed / known gaps / data lost, per row
     python -m benchmarks.fault_suite --markdown # the same as the Markdown table of docs/faults.md
@@ -24,7 +24,11 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = ["tests/test_faults.py", "tests/test_faults_standalone.py", "tests/test_safety_units.py", "tests/test_crash.py"]
+FILES = ["tests/e2e/test_faults.py", "tests/e2e/test_faults_standalone.py", "tests/e2e/test_crash.py",
+         "tests/spiders/test_safety_units.py", "tests/spiders/test_retry.py::test_retry_after_parsing_and_backoff_growth",
+         "tests/extractors/test_termsafe.py::test_terminal_safe_strips_escapes_and_controls",
+         "tests/warehouse/test_doctor.py::test_doctor_finds_every_kind_of_damage",
+         "tests/warehouse/test_doctor.py::test_doctor_on_a_missing_or_foreign_file"]
 
 # table row of docs/faults.md -> test name prefixes
 ROWS: list[tuple[str, tuple[str, ...]]] = [

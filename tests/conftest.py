@@ -1,39 +1,37 @@
-"""Shared fixtures: the loopback fixture site, registries pointing at it, crawl helpers."""
+"""Shared fixtures: the loopback fixture site, registries pointing at it, crawl helpers (tests/e2e,
+the slow flow tests), and in-memory warehouses filled from the demo site's files (no server)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from spiders.registry import to_toml
-from tests.support.registry import local_source
+from tests.support.helpers import SHARED, fill_demo
+from tests.support.registry import registry_text
 from wardwatch.demo.script import demo_site_root
 from wardwatch.demo.server import DEMO_CONFIG, SiteServer
 from wardwatch.stages.crawl import crawl_subprocess
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-NERIMA = "/nerima/kurashi/jinken/hitorioya"
+from warehouse.db import Warehouse
 
 
-def q(db: Path, sql: str, params=()) -> list[tuple]:
-    """Rows of a read-only query on a test warehouse."""
-    import duckdb
-
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
-
-
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
+    """../shared (seeds and corpus) beside the project; the tests needing it skip when it is absent."""
     if not SHARED.is_dir():
         pytest.skip("../shared (seeds and corpus) is not present beside the project")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def kouhou_2025_04(shared_dir: Path):
+    """The corpus newsletter kouhou_otoineppu_2025-04.pdf (12 pages, two columns), extracted once for the session."""
+    from extractors.pdf import extract_pdf
+
+    return extract_pdf((shared_dir / "corpus" / "pdf" / "kouhou_otoineppu_2025-04.pdf").read_bytes())
 
 
 @pytest.fixture
@@ -53,11 +51,6 @@ def site(site_versions: dict[str, Path]):
                      headers={}, faults={})
     with SiteServer(site_versions["v1"], config) as server:
         yield server
-
-
-def registry_text(base: str, *, sid: str = "fixture-nerima", follow: tuple[str, ...] = (f"^{NERIMA}/", "^/nerima/private/"),
-                  start: str = f"{NERIMA}/index.html", max_depth: int = 2, **extra) -> str:
-    return to_toml([local_source(sid, base, start, follow=list(follow), max_depth=max_depth, **extra)])
 
 
 @pytest.fixture
@@ -80,3 +73,28 @@ def crawl(registry: Path, db: Path):
         return crawl_subprocess(kw.pop("sources", registry), kw.pop("db", db), timeout=180, **kw)
 
     return run
+
+
+@pytest.fixture
+def memory_warehouse() -> Iterator[Warehouse]:
+    """An empty in-memory warehouse (no schema yet)."""
+    wh = Warehouse(":memory:")
+    yield wh
+    wh.close()
+
+
+@pytest.fixture(scope="session")
+def demo_runs() -> Iterator[tuple[Warehouse, list[dict]]]:
+    """The demo sources crawled from the demo site's files (v1, then v2), extracted and diffed, in one in-memory
+    warehouse shared by the session, with the two runs' results (``fill_demo``): read it, never write to it
+    (tests that write build their own with ``tests.support.helpers.fill_demo``)."""
+    wh = Warehouse(":memory:")
+    runs = fill_demo(wh)
+    yield wh, runs
+    wh.close()
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(demo_runs: tuple[Warehouse, list[dict]]) -> Warehouse:
+    """The warehouse of ``demo_runs`` (read only)."""
+    return demo_runs[0]

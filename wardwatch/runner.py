@@ -16,9 +16,10 @@ A source that fails is reported and the others go on. Results are JSON-ready dic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -66,21 +67,28 @@ def run_source(opts: RunOptions, source_id: str, step: Step = direct,
                on_wait: Callable[[Path], None] | None = None) -> dict[str, Any]:
     """crawl → extract → diff and flag for one source, holding its lock; raises when a stage failed."""
     db = Path(opts.db_path)
-    try:
-        if on_wait is None and opts.on_wait is not None:
-            on_wait = lambda path: opts.on_wait(source_id, path)
-        lock = hold(db, source_id, timeout=opts.lock_timeout, on_wait=on_wait)
-        lock.__enter__()
-    except LockTimeout:
-        raise SourceBusy(f"{source_id}: another run of this source is still going "
-                         f"(waited {opts.lock_timeout:.0f}s for {lock_path(db, source_id)})") from None
-    try:
+    if on_wait is None and opts.on_wait is not None:
+        on_wait = lambda path: opts.on_wait(source_id, path)
+    with _source_lock(db, source_id, opts.lock_timeout, on_wait):
         crawled = step("crawl", source_id, lambda: crawl_stage(Path(opts.sources_file), db, source_id))
         extracted = step("extract", source_id, lambda: extract_pending(db, source_id=source_id))
         diffed = step("diff", source_id, lambda: detect_changes(db, source_id=source_id))
+    return {"crawl": crawled, "extract": extracted, "diff": diffed}
+
+
+@contextlib.contextmanager
+def _source_lock(db: Path, source_id: str, timeout: float, on_wait: Callable[[Path], None] | None) -> Iterator[None]:
+    """One run per source at a time (an OS file lock, shared by every mode; released if we die)."""
+    try:
+        lock = hold(db, source_id, timeout=timeout, on_wait=on_wait)
+        lock.__enter__()
+    except LockTimeout:
+        raise SourceBusy(f"{source_id}: another run of this source is still going "
+                         f"(waited {timeout:.0f}s for {lock_path(db, source_id)})") from None
+    try:
+        yield
     finally:
         lock.__exit__(None, None, None)
-    return {"crawl": crawled, "extract": extracted, "diff": diffed}
 
 
 def outcome(source_id: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -130,3 +130,13 @@ def versions_in_run(db_path: str | Path, run_id: str) -> list[VersionPair]:
             [run_id],
         ).fetchall()
     return [VersionPair(*r) for r in rows]
+
+
+def earliest_run(db_path: str | Path, run_ids: list[str]) -> str | None:
+    """The run among ``run_ids`` that started first (run ids sort by second only)."""
+    if not run_ids:
+        return None
+    with connect(db_path, read_only=True) as con:
+        row = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[])) "
+                          "ORDER BY started_at, run_id LIMIT 1", [run_ids]).fetchone()
+    return row[0] if row else None

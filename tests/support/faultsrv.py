@@ -7,13 +7,16 @@ misbehaves at the socket level) for one path. Loopback only: the server binds 12
     config.faults["/busy.html"] = faultsrv.flaky(faultsrv.too_many_requests(1), times=1)
     config.faults["/robots.txt"] = faultsrv.status(503)
 
-:class:`Clock` records when each path was requested (for backoff / Retry-After checks).
+:class:`Clock` records when each path was requested (for backoff / Retry-After checks). ``FAST`` is the
+environment the fault tests' child crawls run with (short timeouts and backoff), :func:`page` a small
+ward page, :func:`assert_inert` the check that output carries no terminal control sequences.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import re
 import socket
 import struct
 import threading
@@ -27,6 +30,29 @@ from urllib.parse import parse_qs, urlsplit
 
 Fault = Callable[[Any, BaseHTTPRequestHandler], None]
 CHUNK = 64 * 1024
+
+MAXSIZE = 16 << 20
+BACKOFF = 0.4
+TIMEOUT = 1.0
+FAST = {  # WARDWATCH_* settings of the fault tests' child crawls (spiders.settings.ENV_SETTINGS)
+    "WARDWATCH_DOWNLOAD_TIMEOUT": str(TIMEOUT), "WARDWATCH_RETRY_TIMES": "2", "WARDWATCH_RETRY_BACKOFF": str(BACKOFF),
+    "WARDWATCH_RETRY_AFTER_MAX": "10", "WARDWATCH_SLOWDOWN_MIN": "0.5", "WARDWATCH_AUTOTHROTTLE_MAX_DELAY": "2",
+    "WARDWATCH_DOWNLOAD_MAXSIZE": str(MAXSIZE), "WARDWATCH_DOWNLOAD_WARNSIZE": str(12 << 20),
+}
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def page(title: str, body: str = "") -> bytes:
+    """A small UTF-8 ward page stating one monthly amount."""
+    return (f"<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title}</title></head>"
+            f"<body><h1>{title}</h1><p>{body or title}の支給額は月額10,000円です。</p></body></html>").encode()
+
+
+def assert_inert(text: str) -> None:
+    """No ESC (ANSI / OSC sequences), no other C0 or C1 control character, no bidi override in ``text``."""
+    bad = CONTROL.findall(text)
+    assert not bad, bad[:5]
+    assert "\u202e" not in text
 
 
 # ---------------------------------------------------------------- plain responses

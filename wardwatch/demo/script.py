@@ -15,6 +15,7 @@ from wardwatch.report import render
 from wardwatch.runner import RunOptions, run
 from warehouse.analyst import changes, flags
 from warehouse.db import connect, staging_dir
+from warehouse.read import earliest_run
 
 
 class DemoError(RuntimeError):
@@ -87,8 +88,10 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
                 f"{sid} {row['fetched']} fetched/{row['new_versions']} new/{row['not_modified']} not modified"
                 for sid, s in summary["sources"].items() if s["status"] == "ok"
                 for row in s["crawl"]["sources"] if row["source_id"] == sid) + f"; {facts} facts extracted")
-    fact_changes = changes(db_path, min(results[-1]["run_ids"])) if results[-1]["run_ids"] else []
-    open_flags = [f for f in flags(db_path, open_only=True) if f["rule"] != "broken_link"]
+    first = earliest_run(db_path, results[-1]["run_ids"])
+    fact_changes = changes(db_path, first) if first else []
+    # outdated program data; crawl health (broken links, pages gone) is in the report
+    open_flags = [f for f in flags(db_path, open_only=True) if f["rule"] not in RULES or RULES[f["rule"]].scope != "fetch"]
     report = db_path.with_name("demo-report.html")
     report.write_text(render(db_path, "html"), encoding="utf-8")
     if fmt == "json":

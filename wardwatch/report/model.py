@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from diffs.rules import in_scope
 from wardwatch.report.labels import (
     CHANGE_LABELS,
     KIND_LABELS,
@@ -24,7 +25,7 @@ from wardwatch.report.labels import (
 
 VISIBLE_BY_DEFAULT = ("new", "follow_up")
 STATUS_FILTERS = ("open", "new", "follow_up", "reviewed", "noise", "noise_rule", "all")
-HEALTH_RULES = ("broken_link", "page_gone")
+HEALTH_RULES = tuple(rule.name for rule in in_scope("fetch"))  # crawl health: broken links, pages gone
 SNIPPET_WIDTH = 70
 JST = timezone(timedelta(hours=9), "JST")
 

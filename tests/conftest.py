@@ -3,7 +3,9 @@ the slow flow tests), and in-memory warehouses filled from the demo site's files
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +18,45 @@ from wardwatch.demo.script import demo_site_root
 from wardwatch.demo.server import DEMO_CONFIG, SiteServer
 from wardwatch.stages.crawl import crawl_subprocess
 from warehouse.db import Warehouse
+
+
+def _loopback(host: object) -> bool:
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def offline() -> Iterator[None]:
+    """Tests run offline: in the test process, name lookups and connections leave loopback never
+    (registries and saved responses name real municipal hosts; nothing may fetch them)."""
+    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kw):
+        if not _loopback(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests run offline: lookup of {host!r} refused")
+        return real_getaddrinfo(host, *args, **kw)
+
+    def check(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):  # type: ignore[index]
+            raise OSError(f"tests run offline: connection to {address!r} refused")
+
+    def connect(sock, address):
+        check(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        check(sock, address)
+        return real_connect_ex(sock, address)
+
+    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = getaddrinfo, connect, connect_ex
+    try:
+        yield
+    finally:
+        socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = real_getaddrinfo, real_connect, real_connect_ex
 
 
 @pytest.fixture(scope="session")

@@ -78,3 +78,16 @@ def test_import_contracts_hold():
                          timeout=120)
     assert out.returncode == 0, out.stdout[-3000:]
     assert "0 broken" in out.stdout
+
+
+def test_tests_run_offline():
+    """conftest's guard: a real municipal host can be neither looked up nor connected to from a test."""
+    import socket
+
+    import pytest
+
+    with pytest.raises(socket.gaierror, match="tests run offline"):
+        socket.getaddrinfo("www.city.nerima.tokyo.jp", 443)
+    with socket.socket() as s, pytest.raises(OSError, match="tests run offline"):
+        s.connect(("192.0.2.1", 80))
+    assert socket.getaddrinfo("127.0.0.1", 80)

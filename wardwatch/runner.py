@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from wardwatch.report import open_flag_rows, render
+from wardwatch.report import flag_rows, model_of, render_model
 from wardwatch.stages.changes import detect_changes
 from wardwatch.stages.crawl import crawl_stage
 from wardwatch.stages.errors import SourceBusy
@@ -111,8 +111,9 @@ def report_stage(db_path: Path, run_ids: list[str] | None = None) -> dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     name = (run_ids[0] if run_ids else datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")) + ".html"
     path = folder / name
-    path.write_text(render(db_path, "html", run_ids=run_ids), encoding="utf-8")
-    return {"markdown": render(db_path, "md", run_ids=run_ids), "flags": open_flag_rows(db_path), "path": str(path)}
+    model = model_of(db_path, run_ids=run_ids)  # read once, rendered twice
+    path.write_text(render_model(model, "html"), encoding="utf-8")
+    return {"markdown": render_model(model, "md"), "flags": flag_rows(model), "path": str(path)}
 
 
 def finish(opts: RunOptions, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:

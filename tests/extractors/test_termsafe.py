@@ -12,7 +12,7 @@ def test_terminal_safe_strips_escapes_and_controls():
 
 
 def test_japanese_text_and_plain_urls_are_unchanged():
-    text = "ひとり親家庭住宅支援資金貸付 https://www.city.nerima.tokyo.jp/kurashi/jinken/hitorioya/syuurou.html 上限4万円"
+    text = "ひとり親家庭住宅支援資金貸付 https://www.city.example.lg.jp/kurashi/jinken/hitorioya/syuurou.html 上限4万円"
     assert terminal_safe(text) == text
 
 

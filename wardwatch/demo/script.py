@@ -30,22 +30,26 @@ def demo_site_root() -> Path:
     return Path(str(resources.files("wardwatch.demo") / "site"))
 
 
-def _entry(sid: str, base: str, start: str, *, municipality: str = "練馬区", code: str = "131202",
-           kind: str = "official", follow: tuple[str, ...] = (), max_depth: int = 0, schedule: str = "0 9 * * 1") -> dict:
+def loopback_entry(sid: str, base: str, start: str, *, municipality: str = "練馬区", code: str = "131202",
+                   kind: str = "official", follow: list[str] | tuple[str, ...] = (), max_depth: int = 2,
+                   schedule: str = "0 6 * * *", **extra: object) -> dict:
+    """A registry entry for a site served on 127.0.0.1 (the demo; tests and benchmarks too): no politeness delay."""
     return {"id": sid, "municipality": municipality, "code": code, "kind": kind, "start_urls": [base + start],
             "allowed_domains": ["127.0.0.1"], "follow": list(follow), "max_depth": max_depth, "schedule": schedule,
-            "delay_seconds": 0}
+            "delay_seconds": 0, **extra}
 
 
 def demo_registry(base: str) -> str:
     """The demo's source registry, pointing at the local server."""
     return to_toml([
-        _entry("demo-nerima", base, "/nerima/kurashi/jinken/hitorioya/index.html",
-               follow=("^/nerima/kurashi/jinken/hitorioya/",), max_depth=2, schedule="0 6 * * *"),
-        _entry("demo-kita", base, "/kita/kitahapi/mokuteki/hitori.html", municipality="北区", code="131172",
-               follow=("^/kita/",), max_depth=1, schedule="15 6 * * *"),
-        _entry("demo-matome-nerima", base, "/press/nerima-matome.html", kind="secondary"),
-        _entry("demo-mamamoi-kita", base, "/press/225813.html", municipality="北区", code="131172", kind="secondary"),
+        loopback_entry("demo-nerima", base, "/nerima/kurashi/jinken/hitorioya/index.html",
+                       follow=("^/nerima/kurashi/jinken/hitorioya/",)),
+        loopback_entry("demo-kita", base, "/kita/kitahapi/mokuteki/hitori.html", municipality="北区", code="131172",
+                       follow=("^/kita/",), max_depth=1, schedule="15 6 * * *"),
+        loopback_entry("demo-matome-nerima", base, "/press/nerima-matome.html", kind="secondary", max_depth=0,
+                       schedule="0 9 * * 1"),
+        loopback_entry("demo-mamamoi-kita", base, "/press/225813.html", municipality="北区", code="131172",
+                       kind="secondary", max_depth=0, schedule="0 9 * * 1"),
     ])
 
 

@@ -13,10 +13,19 @@ from warehouse.db import Warehouse
 from warehouse.review import report_data
 
 
+def model_of(db_path: Warehouse | Path, *, since: str | None = None, run_ids: list[str] | None = None,
+             include_all: bool = False) -> dict[str, Any]:
+    """The report model of the warehouse's rows (changes of ``since`` / ``run_ids``, every open flag)."""
+    return build_report(report_data(db_path, since=since, run_ids=run_ids),
+                        status="all" if include_all else "open", since=since, run_ids=run_ids)
+
+
 def render(db_path: Warehouse | Path, fmt: str = "html", *, since: str | None = None, run_ids: list[str] | None = None,
            include_all: bool = False) -> str:
-    model = build_report(report_data(db_path, since=since, run_ids=run_ids),
-                         status="all" if include_all else "open", since=since, run_ids=run_ids)
+    return render_model(model_of(db_path, since=since, run_ids=run_ids, include_all=include_all), fmt)
+
+
+def render_model(model: dict[str, Any], fmt: str = "html") -> str:
     if fmt == "json":
         return to_json(model)
     if fmt == "md":
@@ -24,14 +33,8 @@ def render(db_path: Warehouse | Path, fmt: str = "html", *, since: str | None = 
     return report_page(model)
 
 
-def markdown_report(db_path: Warehouse | Path, run_ids: list[str] | None = None) -> str:
-    """The Markdown report of ``run_ids`` (all runs when None): what is new and not yet reviewed."""
-    return render(db_path, "md", run_ids=run_ids)
-
-
-def open_flag_rows(db_path: Warehouse | Path) -> list[dict[str, Any]]:
-    """Open, not dismissed flags as flat rows (a Prefect table artifact)."""
-    model = build_report(report_data(db_path))
+def flag_rows(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's open, not dismissed flags as flat rows (a Prefect table artifact)."""
     return [{"severity": f["severity"], "rule": f["rule"], "municipality": f["municipality"], "program": f["program"],
              "url": f["url"], "evidence": "; ".join(f"{e['label']}: {e.get('text') or e.get('url') or ''}"
                                                    for e in f["evidence"]),

@@ -7,7 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run demo test test-fast lint bench clean browser-deps
+.PHONY: run demo test test-fast lint bench clean browser-deps postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,19 @@ lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: lint browser-deps
+# PostgreSQL binaries for the DuckLake and Prefect-on-Postgres tests (each starts a throwaway cluster of its own),
+# from Debian when missing; without them those tests skip with a message.
+PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) $(shell command -v initdb 2>/dev/null))
+postgres:
+	@if [ -z "$(PG_INITDB)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (apt-get)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; } >/dev/null 2>&1 \
+	      || echo "warning: apt-get could not install postgresql; the DuckLake tests will be skipped"; \
+	  else echo "warning: PostgreSQL binaries are missing and apt-get is not usable here; the DuckLake tests will be skipped"; fi; \
+	fi
+
+test: lint browser-deps postgres
 	$(BIN)/pytest
 
 # The fast loop: pure and unit tests, no crawls, no Prefect, no browser (under 30 s).

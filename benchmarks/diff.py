@@ -29,7 +29,7 @@ def synthesize(db: Path, urls: int) -> None:
     """Sources, runs, versions (3 per URL), extractions and facts, via set-based SQL."""
     migrate(db)
     con = duckdb.connect(str(db))
-    con.execute("INSERT INTO sources VALUES ('bench', '練馬区', '131202', 'official', NULL, [], [], '0 6 * * *', now())")
+    con.execute("INSERT INTO sources VALUES ('bench', '練馬区', '131202', 'official', NULL, [], [], '0 6 * * *', now(), NULL)")
     for v in (1, 2, 3):
         con.execute(f"INSERT INTO runs (run_id, started_at, status) VALUES ('run{v}', TIMESTAMPTZ '2026-0{v}-01', 'ok')")
     # version v of URL i: amount changes on every 10th URL between versions, phone on every 7th; else noise

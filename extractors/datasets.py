@@ -19,8 +19,10 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from extractors.dataset_cells import MUNI_RE, PREF_RE, URL_RE, Parsed, Problem, cell_facts
@@ -28,6 +30,7 @@ from extractors.dataset_cells import show as _show
 from extractors.datasets_csv import parse_csv
 
 FORMATS = ("civichat", "csv")
+MAX_JSON_DEPTH = sys.getrecursionlimit()  # json's C scanner raises RecursionError past about this depth
 
 ID_KEYS = ("サービスID", "PSID", "URI", "制度管理番号", "制度番号")
 TITLE_KEYS = ("タイトル（制度名）", "制度名")
@@ -94,32 +97,31 @@ def detect_format(data: bytes) -> str | None:
 # ---------- Civichat / CPSV-J JSON ----------
 
 def parse_civichat(data: bytes, municipality: str | None = None) -> Parsed:
+    """Records of a Civichat JSON file; each record is dropped as soon as its facts are taken, so the
+    peak is about the parsed document, not document + normalised copy + facts."""
     out = Parsed("civichat")
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        out.problems.append(Problem(None, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
-        return out
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        out.problems.append(Problem(None, None, None, f"not valid JSON ({where}: {exc.msg})"))
+    doc = _load_json(data, out)
+    if doc is None:
         return out
     records = doc.get("systemsData") if isinstance(doc, dict) else doc
+    del doc
     if not isinstance(records, list) or not records:
         out.problems.append(Problem(None, None, None, 'no records: expected {"systemsData": [...]} or a list of records'))
         return out
     out.records = len(records)
-    normalised = [{_norm_key(k): (k, v) for k, v in r.items()} if isinstance(r, dict) else None for r in records]
-    if not any(r and any(k in r for k in TITLE_KEYS) for r in normalised):
+    if not any(isinstance(r, dict) and any(_norm_key(k) in TITLE_KEYS for k in r if isinstance(k, str)) for r in records):
         names = " or ".join(TITLE_KEYS)
         out.problems.append(Problem(None, None, None, f"not a program dataset: no record has a program name ({names})"))
         return out
-    out.municipality = _data_municipality(normalised)
+    out.municipality = _data_municipality(_normalised(r) if isinstance(r, dict) else None for r in records)
     seen: dict[str, int] = {}
-    for row, rec in enumerate(normalised, start=1):
-        if rec is None:
+    for row in range(1, len(records) + 1):
+        raw, records[row - 1] = records[row - 1], None  # free each record once it is read
+        if not isinstance(raw, dict):
             out.problems.append(Problem(row, None, None, "is not an object"))
             continue
+        rec = _normalised(raw)
+        del raw
         rid = _first(rec, ID_KEYS)
         if rid is not None and rid in seen:
             out.problems.append(Problem(row, rid, None, f"duplicate record id (also row {seen[rid]})"))
@@ -127,15 +129,44 @@ def parse_civichat(data: bytes, municipality: str | None = None) -> Parsed:
             seen.setdefault(rid, row)
         problems = _check_record(row, rid, rec)
         out.problems += problems
-        if problems:
-            continue
+        if problems or out.problems:
+            continue  # nothing is loaded once any row is malformed: keep checking, stop collecting facts
         title = _first(rec, TITLE_KEYS)
         where = _first(rec, MUNI_KEYS) or _first(rec, PREF_KEYS) or municipality or out.municipality
         for key, (orig_key, value) in rec.items():
             if key in FACT_FIELDS and value not in (None, ""):
                 for f in cell_facts(str(value), title, number_as_amount=key in AMOUNT_FIELDS):
                     out.facts.append({"record_id": rid, "municipality": where, "program": title, "field": orig_key, **f})
+    if out.problems:
+        out.facts.clear()
     return out
+
+
+def _load_json(data: bytes, out: Parsed) -> Any:
+    """The parsed document, or None with the file-level problem recorded (never raises)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        out.problems.append(Problem(None, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})"))
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        out.problems.append(Problem(None, None, None, f"not valid JSON ({where}: {exc.msg})"))
+    except RecursionError:
+        out.problems.append(Problem(None, None, None, f"not readable: arrays/objects nested more than "
+                                                      f"{MAX_JSON_DEPTH} levels deep (a program record needs 3)"))
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        why = str(exc).splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        if "integer string conversion" in why:
+            why = f"a number has more than {sys.get_int_max_str_digits():,} digits"
+        out.problems.append(Problem(None, None, None, f"not readable JSON: {why}"))
+    return None
+
+
+def _normalised(record: dict) -> dict[str, tuple[str, Any]]:
+    return {_norm_key(k): (k, v) for k, v in record.items() if isinstance(k, str)}
 
 
 def _check_record(row: int, rid: str | None, rec: dict[str, tuple[str, Any]]) -> list[Problem]:
@@ -196,10 +227,17 @@ def _date_problem(text: str) -> str | None:
     return None
 
 
-def _data_municipality(records: list[dict[str, tuple[str, Any]] | None]) -> str | None:
+def _data_municipality(records: Iterable[dict[str, tuple[str, Any]] | None]) -> str | None:
     """The municipality most records name (市町村/対象地域, else 都道府県, else a local-government 所管組織)."""
-    for keys in (MUNI_KEYS, PREF_KEYS, ORG_KEYS):
-        names = Counter(v for r in records if r for v in [_first(r, keys)] if v and MUNI_RE.fullmatch(v))
+    counters: tuple[Counter[str], ...] = (Counter(), Counter(), Counter())
+    for r in records:
+        if not r:
+            continue
+        for counter, keys in zip(counters, (MUNI_KEYS, PREF_KEYS, ORG_KEYS)):
+            v = _first(r, keys)
+            if v and MUNI_RE.fullmatch(v):
+                counter[v] += 1
+    for names in counters:
         if names:
             return names.most_common(1)[0][0]
     return None
@@ -213,7 +251,13 @@ def _norm_key(key: str) -> str:
 
 
 def _first(rec: dict[str, tuple[str, Any]], keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` holding text (or a number); lists and objects are not text (reported by
+    _check_record) and are never turned into strings (a deeply nested one would exhaust the stack)."""
     for k in keys:
-        if k in rec and rec[k][1] not in (None, ""):
+        if k in rec and rec[k][1] not in (None, "") and _scalar(rec[k][1]):
             return str(rec[k][1]).strip()
     return None
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)

@@ -42,7 +42,11 @@ def parse_csv(data: bytes, municipality: str | None = None) -> Parsed:
         out.problems.append(Problem(None, None, None, "neither UTF-8 nor cp932 text"))
         return out
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in next(reader, [])]
+    try:
+        header = [h.strip().lower() for h in next(reader, [])]
+    except csv.Error as exc:
+        out.problems.append(Problem(None, None, None, f"the header cannot be read as CSV: {_csv_error(exc)}"))
+        return out
     bad = _header_problem(header)
     if bad:
         out.problems.append(Problem(None, None, None, bad))
@@ -50,7 +54,14 @@ def parse_csv(data: bytes, municipality: str | None = None) -> Parsed:
     urls: set[tuple[Any, ...]] = set()
     names: Counter[str] = Counter()
     row_start = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:  # a cell over the field limit, a NUL byte: the rest of the file is not readable
+            out.problems.append(Problem(row_start, None, None, f"cannot be read as CSV: {_csv_error(exc)}"))
+            break
+        if cells is None:
+            break
         row, row_start = row_start, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
@@ -70,6 +81,15 @@ def parse_csv(data: bytes, municipality: str | None = None) -> Parsed:
         out.problems.append(Problem(None, None, None, "no data rows under the header"))
     out.municipality = names.most_common(1)[0][0] if names else None
     return out
+
+
+def _csv_error(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a cell is longer than {csv.field_size_limit():,} characters (not a program dataset cell)"
+    if "NUL" in text:
+        return "it contains a NUL byte (a binary file?)"
+    return text
 
 
 def _decode(data: bytes) -> str | None:

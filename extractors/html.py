@@ -11,7 +11,6 @@ from __future__ import annotations
 import html as htmllib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -58,17 +57,91 @@ _BLOCK_TAGS = {
 _BR = "\x00"  # line-break marker inside the inline buffer
 
 
-@lru_cache(maxsize=1)
-def _parser() -> lxml.html.HTMLParser:
-    return lxml.html.HTMLParser(huge_tree=True)  # libxml2 otherwise stops at depth 256
+_CUT_NOTE = "HTML nested too deep even after flattening: the text below level 2048 is cut"
+FLATTEN_DEPTH = 1000  # below this many open elements a too-deep page's container tags become <br>
+_DEEP_NOTE = ("HTML nested deeper than the parser's limit (2048 levels with huge_tree): container tags below "
+              f"level {FLATTEN_DEPTH} flattened so the rest of the page is kept")
 
 
-def _parse(text: str) -> etree._Element | None:
+def _parse(text: str, notes: list[str] | None = None) -> etree._Element | None:
+    """lxml with ``huge_tree`` (libxml2 otherwise stops at depth 256). libxml2 still gives up past
+    2048 open elements and silently drops the rest of the page; then the page is re-parsed with
+    its deep container tags flattened (:func:`flatten_deep`) and ``notes`` gets a warning."""
     text = _XML_DECL.sub("", text, count=1)
+    parser = lxml.html.HTMLParser(huge_tree=True)  # one per call: its error log is per document
     try:
-        return lxml.html.document_fromstring(text, parser=_parser())
+        doc = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError):
         return None
+    if any("Excessive depth" in e.message for e in parser.error_log):
+        if notes is not None and _DEEP_NOTE not in notes:
+            notes.append(_DEEP_NOTE)
+        again = lxml.html.HTMLParser(huge_tree=True)
+        try:
+            flat = lxml.html.document_fromstring(flatten_deep(text), parser=again)
+        except (etree.ParserError, ValueError):
+            return doc
+        if notes is not None and any("Excessive depth" in e.message for e in again.error_log):
+            notes.append(_CUT_NOTE)
+        return flat
+    return doc
+
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+_KEEP_DEEP = {"table", "tr", "td", "th", "thead", "tbody", "tfoot", "caption", "dl", "dt", "dd",
+              "h1", "h2", "h3", "h4", "h5", "h6", "script", "style", "template", "noscript"}
+
+
+def flatten_deep(text: str, limit: int = FLATTEN_DEPTH) -> str:
+    """``text`` re-serialised with every container tag opened below ``limit`` open elements
+    replaced by ``<br>`` (its text kept, in order); tables, headings and scripts are kept."""
+    import html.parser
+    from collections import Counter
+
+    out: list[str] = []
+    stack: list[tuple[str, bool]] = []  # (tag, flattened)
+    open_tags: Counter[str] = Counter()
+
+    class Flattener(html.parser.HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            raw = self.get_starttag_text() or f"<{tag}>"
+            if tag in _VOID:
+                out.append(raw)
+                return
+            flat = len(stack) >= limit and tag not in _KEEP_DEEP
+            stack.append((tag, flat))
+            open_tags[tag] += 1
+            out.append("<br>" if flat else raw)
+
+        def handle_startendtag(self, tag: str, attrs: list) -> None:
+            out.append(self.get_starttag_text() or f"<{tag}/>")
+
+        def handle_endtag(self, tag: str) -> None:
+            if not open_tags[tag]:
+                return
+            while stack:
+                t, flat = stack.pop()
+                open_tags[t] -= 1
+                if t == tag:
+                    out.append("<br>" if flat else f"</{tag}>")
+                    return
+                if not flat:
+                    out.append(f"</{t}>")
+
+        def handle_data(self, data: str) -> None:
+            inside = stack[-1][0] if stack else ""
+            out.append(data if inside in ("script", "style") else htmllib.escape(data, quote=False))
+
+        def handle_comment(self, data: str) -> None:
+            out.append(f"<!--{data}-->")
+
+        def handle_decl(self, decl: str) -> None:
+            out.append(f"<!{decl}>")
+
+    f = Flattener(convert_charrefs=True)
+    f.feed(text)
+    f.close()
+    return "".join(out)
 
 
 def _tokens(el: etree._Element) -> list[str]:
@@ -125,13 +198,13 @@ def _drop_noise(root: etree._Element, chrome: bool) -> None:
         parent.remove(el)
 
 
-def _marked_root(text: str) -> etree._Element | None:
+def _marked_root(text: str, notes: list[str] | None = None) -> etree._Element | None:
     """The region between the CMS comments 本文ここから / 本文ここまで, if it holds text."""
     start = _START.search(text)
     end = _END.search(text, start.end()) if start else None
     if not end:
         return None
-    frag = _parse(f"<html><body><div>{text[start.end():end.start()]}</div></body></html>")
+    frag = _parse(f"<html><body><div>{text[start.end():end.start()]}</div></body></html>", notes)
     body = frag.find("body") if frag is not None else None
     return body if body is not None and clean_text(body.text_content()) else None
 
@@ -255,9 +328,10 @@ def extract_html(body: bytes, charset: str | None = None, url: str | None = None
     text = _CONTROLS.sub("", text)  # lxml rejects C0 controls; crawled pages sometimes carry them
     m = _TITLE.search(text)
     title = clean_text(htmllib.unescape(m.group(1))) if m else None
-    root, fallback = _marked_root(text), False
+    notes: list[str] = []
+    root, fallback = _marked_root(text, notes), False
     if root is None:
-        doc = _parse(text)
+        doc = _parse(text, notes)
         if doc is None:
             return Document(text="", blocks=(), media_type="text/html", title=title or None,
                             warnings=("empty document",))
@@ -266,5 +340,6 @@ def extract_html(body: bytes, charset: str | None = None, url: str | None = None
     walker = _Walker(title=title or None)
     walker.walk(root)
     walker.flush()
-    warnings = () if walker.blocks else ("no main text",)
-    return Document.from_blocks(walker.blocks, "text/html", title=title or None, warnings=warnings)
+    partial = _CUT_NOTE if _CUT_NOTE in notes else None
+    warnings = tuple(n for n in notes if n != _CUT_NOTE) + (() if walker.blocks else ("no main text",))
+    return Document.from_blocks(walker.blocks, "text/html", title=title or None, warnings=warnings, partial=partial)

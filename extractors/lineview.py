@@ -81,7 +81,16 @@ class LineView:
 
     def _numeral_edits_sudachi(self) -> list[tuple[int, int, str]]:
         edits = []
-        for t in self.tokens:
+        tokens = self.tokens
+        for i, t in enumerate(tokens):
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+            if (nxt is not None and nxt.surface == "十分" and nxt.start == t.end and t.number is not None
+                    and _PLAIN_NUMBER.fullmatch(t.number) and int(t.number) < 10 and not _ASCII_NUMBER.fullmatch(t.surface)):
+                # 三十分: Sudachi reads 三 + 十分 (enough); the numeral is 30 and 分 its unit
+                edits.append((t.start, nxt.start + 1, str(int(t.number) * 10)))
+                continue
+            if t.surface == "十分" and i > 0 and edits and edits[-1][1] == t.start + 1:
+                continue
             lexical = _LEXICAL_AGE.fullmatch(t.surface)
             if lexical:  # 二十歳 is one dictionary word; its numeral is still an age
                 edits.append((t.start, t.start + len(lexical.group(1)), kanji_to_digits(lexical.group(1))))

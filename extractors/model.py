@@ -43,14 +43,33 @@ class Document:
     pages: int | None = None  # PDF page count
     warnings: tuple[str, ...] = ()  # e.g. "no text layer"
 
+    partial: str | None = None  # why only part of the document was extracted (a budget ran out), else None
+
     @classmethod
     def from_blocks(cls, blocks: list[tuple[str, dict]], media_type: str, **kw: Any) -> Document:
-        """Build a Document from (text, attrs) pairs, computing offsets."""
+        """Build a Document from (text, attrs) pairs, computing offsets.
+
+        Every block (and program/title) goes through :func:`extractors.normalize.sanitize_text`
+        first: unreadable code points never reach the fact rules or the warehouse, and offsets
+        are those of the cleaned text. A newline inside a block is a space (blocks are lines).
+        """
+        from extractors.normalize import sanitize_text
+
         out: list[Block] = []
         pos = 0
+        changed = 0
         for text, attrs in blocks:
+            text, n = sanitize_text(text.replace("\n", " "))
+            changed += n
+            if attrs.get("program"):
+                attrs = {**attrs, "program": sanitize_text(attrs["program"])[0]}
             out.append(Block(text=text, start=pos, **attrs))
             pos += len(text) + 1
+        if kw.get("title"):
+            kw["title"] = sanitize_text(kw["title"])[0]
+        if changed:
+            warning = f"{changed} unreadable or control character(s) in the text layer replaced"
+            kw["warnings"] = (*kw.get("warnings", ()), warning)
         return cls(text="\n".join(b.text for b in out), blocks=tuple(out), media_type=media_type, **kw)
 
 
@@ -82,3 +101,51 @@ class Fact:
 
 class ExtractionError(Exception):
     """A document could not be turned into text (names what was wrong)."""
+
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one document may cost to extract; past it, extraction stops with status ``partial``.
+
+    Defaults are sized for real municipal pages (a 12-page newsletter: ~1 s, ~600 facts, a few
+    MB of decompressed streams) with wide margins; :meth:`from_env` reads overrides from
+    ``WARDWATCH_EXTRACT_SECONDS``, ``WARDWATCH_EXTRACT_FACTS``, ``WARDWATCH_EXTRACT_BYTES``
+    (decompressed bytes, PDF streams and HTML text), ``WARDWATCH_EXTRACT_PAGES`` and
+    ``WARDWATCH_EXTRACT_MEMORY`` (address-space limit of the PDF parsing child, bytes; 0 = parse
+    in-process, no limit).
+    """
+
+    seconds: float = 60.0  # wall clock for the fact rules (and the PDF parse) of one document
+    facts: int = 20_000
+    decompressed_bytes: int = 256 * MiB
+    pages: int = 500
+    memory_bytes: int = 2048 * MiB
+
+    _ENV = {"seconds": "WARDWATCH_EXTRACT_SECONDS", "facts": "WARDWATCH_EXTRACT_FACTS",
+            "decompressed_bytes": "WARDWATCH_EXTRACT_BYTES", "pages": "WARDWATCH_EXTRACT_PAGES",
+            "memory_bytes": "WARDWATCH_EXTRACT_MEMORY"}
+
+    @classmethod
+    def from_env(cls, env: Any = None) -> Budget:
+        """The defaults with ``WARDWATCH_EXTRACT_*`` overrides; a bad value raises ValueError naming it."""
+        import math
+        import os
+
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for name, var in cls._ENV.items():
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            kind = float if name == "seconds" else int
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"{var}={raw!r}: not a number") from None
+            if (kind is float and not math.isfinite(value)) or value < 0 or (value == 0 and name != "memory_bytes"):
+                raise ValueError(f"{var}={raw!r}: must be a positive finite number")
+            values[name] = value
+        return cls(**values)

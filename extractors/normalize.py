@@ -12,6 +12,12 @@ Kanji numerals are *not* rewritten here: whether 一 is a number depends on the 
 
 Every result is a :class:`Mapped` text that knows, for each of its characters, which source
 characters produced it, so a span found in normalised text maps back to the exact source span.
+
+``sanitize_text(text)`` is the text layer's side of it (HTML, PDF and plain-text extractors run
+every block through it before offsets are computed, so ``Fact.text == Document.text[start:end]``
+holds on the cleaned text): lone surrogates, private-use code points (PDF gaiji) and
+non-characters become U+FFFD, control characters other than tab and newline are dropped.
+Ligatures (ﬁ, ㍿ …) are left to NFKC in :func:`normalize`, which maps them with their offsets.
 """
 
 from __future__ import annotations
@@ -26,6 +32,43 @@ from functools import lru_cache
 WAVE_DASHES = "\u301c\uff5e\u223c"
 DIGIT_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
 _DIGIT_DASH_RE = re.compile(f"(?<=[0-9])[{DIGIT_DASHES}](?=[0-9])")
+
+
+REPLACEMENT = "\ufffd"
+# lone surrogates, private use (BMP and planes 15/16), non-characters -> U+FFFD
+_UNREADABLE_RE = re.compile(
+    "[\ud800-\udfff\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000f0000-\U0010ffff]"
+    "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff]"
+)
+# C0/C1 controls except tab/newline, plus DEL: dropped
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE_PAIR_RE = re.compile("[\ud800-\udbff][\udc00-\udfff]")
+
+
+def sanitize_text(text: str) -> tuple[str, int]:
+    """``text`` safe for the fact rules and for UTF-8 storage, plus how many characters were changed.
+
+    A surrogate pair left as two code points (``"\\ud842\\udfb7"``, e.g. from ``surrogateescape``
+    or a UTF-16 layer) is joined into its character first; what remains unreadable becomes U+FFFD.
+    """
+    if text.isascii():
+        if not _CONTROL_RE.search(text):
+            return text, 0
+        out, n = _CONTROL_RE.subn("", text)
+        return out, n
+    changed = 0
+    if _SURROGATE_PAIR_RE.search(text):
+        text, n = _SURROGATE_PAIR_RE.subn(_join_pair, text)
+        changed += n
+    text, n = _UNREADABLE_RE.subn(REPLACEMENT, text)
+    changed += n
+    text, n = _CONTROL_RE.subn("", text)
+    return text, changed + n
+
+
+def _join_pair(m: re.Match[str]) -> str:
+    hi, lo = m.group()
+    return chr(0x10000 + ((ord(hi) - 0xD800) << 10) + (ord(lo) - 0xDC00))
 
 
 @dataclass(frozen=True)

@@ -13,21 +13,54 @@ from extractors.lineview import Candidate, LineView
 from extractors.qualifiers import DURATION_SUFFIXES, prefix_qualifiers, suffix_qualifiers
 
 P_AMOUNT, P_RATE, P_AGE, P_DURATION = 70, 80, 90, 100
+MAX_AGE = 130
 
-_NUM = r"(?<![0-9])(?<![0-9][.\-])([0-9]+(?:\.[0-9]+)?)"
+_NUM = r"(?=[0-9])(?<![0-9])(?<![0-9][.\-])([0-9]{1,15}(?:\.[0-9]{1,6})?)"  # the lookahead is a cheap first test
 _RANGE_SEP = r"\s*(?:~|-|から)\s*"
 _AMOUNT_RE = re.compile(
-    rf"{_NUM}(?:円)?{_RANGE_SEP}([0-9]+(?:\.[0-9]+)?)円|{_NUM}円"
+    rf"{_NUM}(?:円)?{_RANGE_SEP}([0-9]{{1,15}}(?:\.[0-9]{{1,6}})?)円|{_NUM}円"
 )
 _PERCENT_RE = re.compile(rf"{_NUM}(?:%|パーセント)")
-_WARI_RE = re.compile(r"(?<![0-9.])([0-9]+)割(?:([0-9])分)?(?:([0-9])厘)?")
-_FRACTION_RE = re.compile(r"(?<![0-9.])([0-9]+)分の([0-9]+)(?![0-9])")
+_WARI_RE = re.compile(r"(?<![0-9.])([0-9]{1,2})割(?:([0-9])分)?(?:([0-9])厘)?")
+_FRACTION_RE = re.compile(r"(?<![0-9.])([0-9]{1,6})分の([0-9]{1,6})(?![0-9])")
 _MONTH_UNITS = "か月|ヶ月|カ月|ヵ月|ケ月|箇月"
+_YEAR_UNITS = "年|カ年|ヵ年|ヶ年|か年|ケ年|箇年"
 _DURATION_RE = re.compile(
-    rf"(?<![0-9.\-])([0-9]+)({_MONTH_UNITS}|年|週|日|時間)(間)?"
+    rf"""(?=[0-9])(?<![0-9])(?<![0-9][.\-:/])
+    (?:(?P<nights>[0-9]{{1,2}})泊(?P<d2>[0-9]{{1,2}})日
+      |(?P<y>[0-9]{{1,4}}(?:\.[0-9])?)(?:{_YEAR_UNITS})(?!度|生|目|[0-9]+月)(?:(?P<mo2>[0-9]{{1,4}})(?:{_MONTH_UNITS})|(?P<yhalf>半)(?!ば))?
+      |(?P<mo>[0-9]{{1,4}})(?:{_MONTH_UNITS})
+      |(?P<w>[0-9]{{1,4}})(?P<wk>週間|週)(?!目)
+      |(?P<d>[0-9]{{1,4}}(?:\.[0-9])?)日(?!目)
+      |(?P<h>[0-9]{{1,4}}(?:\.[0-9]{{1,2}})?)時間(?:(?P<hmi>[0-9]{{1,4}})分(?!の)|(?P<hhalf>半))?
+      |(?P<mi>[0-9]{{1,4}})分(?!の|団|野|類|割|析|校|館|室|担|配|布|別|譲|会|署|娩|岐|散|解|量|母|子|数|裂|離|冊)
+    )(?P<kan>間(?!隔))?""",
+    re.VERBOSE,
 )
-_ERA_BEFORE = re.compile(r"(?:明治|大正|昭和|平成|令和)\s*$")
-_AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]+)(?:歳|才)|{_NUM}(?:歳|才)")
+_ERA_BEFORE = re.compile(r"(?:明治|大正|昭和|平成|令和|[MTSHR])\s*$")
+_DATE_BEFORE = re.compile(r"[0-9]\s*月\s*$|[0-9]年\s*$")  # 4月10日, 令和7年 ... not lengths
+# 9時30分 is a time of day, 2割5分 a rate, 44度43分 an angle
+_CLOCK_BEFORE = re.compile(r"[0-9]\s*[時割度]\s*$|[0-9]:\s*$")
+# frequencies (2か月に1回, 3年ごと, 30分間隔), rate bases (1時間あたり500円, 1日につき, 30分単位) and
+# ticket names (1日券, 4時間券, 1日乗車券, 1日フリーパス: a product of a price list, not a length of time)
+_NOT_A_LENGTH = re.compile(r"\s*(?:に\s*[0-9]+\s*(?:回|度)|ごと|毎|おき|間隔|あたり|当たり|当り|につき|単位"
+                           r"|(?:乗車|入場|利用|共通|周遊|フリー)?券|フリーパス|乗り放題)")
+_CONTEXT_AFTER = re.compile(
+    r"\s*(?:前|後|程度|ほど|くらい|ぐらい|を?経過|が経過|周期|分|タイプ|契約|更新|保証|据置|据え置き|"
+    r"[をが]?超え|を?超過|に満たな|に達|有効|かか[りるっ]|を要|"
+    r"コース|プラン|"
+    r"(?:以上)?(?:居住|在住|勤務|在職|在籍|継続|連続)|"
+    r"の(?:貸付|貸与|期間|任期|契約|猶予|据置|返済|延長|研修|在籍|勤務|居住|雇用|保存|保管|継続|実務|経験|有効))"
+)
+# 任期は3年, 契約期間:1年, 在籍期間 | 2年: the word may be the topic of the sentence or a table header
+_CONTEXT_BEFORE = re.compile(r"(?:最長|最短|最低|最大|通算|約|概ね|おおむね|およそ|期間|任期|年数|勤続|在職|在籍|築|満)"
+                             r"\s*(?:(?:[はがも:|で]|して)\s*)?$")
+# 交付日から3年, 発行日から1年, 転入後から10日: a length counted from a day named in words (not 4月1日から3日)
+_FROM_BEFORE = re.compile(r"(?:[^0-9\s]日|後|時点)\s*から\s*$")
+_DAY_RANGE_AFTER = re.compile(r"\s*(?:~|-|から)\s*[0-9]{1,2}日")  # 期間 | 10日~20日: days of a month
+_RANGE_GAP = re.compile(r"\s*(?:から|~|-)\s*")
+_RANGE_LOW = re.compile(r"(?<![0-9.\-])([0-9]{1,4})\s*~\s*$")  # 3~4時間
+_AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]{{1,3}})(?:歳|才)|{_NUM}(?:歳|才)")
 
 
 def _number(s: str) -> int | float:
@@ -48,17 +81,39 @@ def _qualified(lv: LineView, kind: str, value, start: int, end: int, priority: i
 
 
 def find_amounts(lv: LineView) -> list[Candidate]:
-    """``N円``, ranges ``N~M円``/``N円~M円`` (value N, ``max`` M), with qualifiers."""
+    """``N円``, ranges ``N~M円``/``N円~M円`` (value N, ``max`` M), with qualifiers.
+
+    A range whose unit is written once scales both ends: 300~500万円 -> 3,000,000-5,000,000,
+    1~1.5万円 -> 10,000-15,000, 二百~五百万円 -> 2,000,000-5,000,000: the first end, written
+    with a smaller multiplier than the second (or none) and without 円, takes the second's
+    largest multiplier unless that would put it above the second. 5千~1万円 is already complete
+    (5,000-10,000), and so is 300円~500万円.
+    """
     out = []
-    for m in _AMOUNT_RE.finditer(lv.view.text):
+    text = lv.view.text
+    for m in _AMOUNT_RE.finditer(text):
         if m.group(3) is not None:
             value, extra = _number(m.group(3)), {}
         else:
-            value, extra = _number(m.group(1)), {"max": _number(m.group(2))}
+            low, high = _number(m.group(1)), _number(m.group(2))
+            scale = _written_multiplier(lv, m.start(2), m.end(2))
+            if (_written_multiplier(lv, m.start(1), m.end(1)) < scale and low * scale <= high
+                    and not text.startswith("円", m.end(1))):
+                low = _number(str(Decimal(m.group(1)) * scale))
+            value, extra = low, {"max": high}
         if isinstance(value, float) or isinstance(extra.get("max", 0), float):
             continue  # fractional yen: not an amount we understand
         out.append(_qualified(lv, "amount", value, m.start(), m.end(), P_AMOUNT, extra))
     return out
+
+
+_MULTIPLIERS = {"万": 10**4, "萬": 10**4, "億": 10**8, "兆": 10**12, "千": 1000, "百": 100}
+
+
+def _written_multiplier(lv: LineView, start: int, end: int) -> int:
+    """The largest multiplier a number was written with (500万 -> 10000, 1億5千万 -> 10**8, 300 -> 1)."""
+    a, b = lv.view_to_norm(start, end)
+    return max((_MULTIPLIERS.get(c, 1) for c in lv.norm.text[a:b]), default=1)
 
 
 def find_rates(lv: LineView) -> list[Candidate]:
@@ -79,38 +134,143 @@ def find_rates(lv: LineView) -> list[Candidate]:
     return out
 
 
-def find_durations(lv: LineView) -> list[Candidate]:
-    """``12か月間`` -> P12M, ``1年以内`` -> P1Y (以内), ``36ヶ月を限度`` -> P36M, ``24時間`` -> PT24H.
+_UNITS = (("y", "Y"), ("mo", "M"), ("w", "W"), ("d", "D"), ("h", "H"), ("mi", "M"))
 
-    Years, weeks and days need 間 or a bound word (以内/以上/未満/以下/を限度) so that
-    平成28年 or 11日 are not read as durations; か月 and 時間 always are.
+
+# a decimal of a unit is a whole number of the next smaller one: 6.5時間 = 6h30m, 1.5年 = 1y6m, 0.5日 = 12h
+_SMALLER = {"y": ("mo", 12), "d": ("h", 24), "h": ("mi", 60)}
+
+
+def _parts(m: re.Match[str]) -> dict[str, int] | None:
+    """The numbers of one duration match by unit (1年6か月 -> {"y": 1, "mo": 6}, 2泊3日 -> {"d": 3},
+    6.5時間 -> {"h": 6, "mi": 30}); None when a decimal is not a whole number of the smaller unit."""
+    g = m.groupdict()
+    raw = {"y": g["y"], "mo": g["mo"] or g["mo2"], "w": g["w"], "d": g["d"] or g["d2"], "h": g["h"],
+           "mi": g["mi"] or g["hmi"]}
+    parts: dict[str, int] = {}
+    if g["yhalf"]:
+        raw["mo"] = "6"  # 2年半 = 2 years 6 months
+    if g["hhalf"]:
+        raw["mi"] = "30"  # 1時間半 = 1 hour 30 minutes
+    for k, v in raw.items():
+        if not v:
+            continue
+        if "." not in v:
+            parts[k] = int(v)
+            continue
+        whole, frac = divmod(Decimal(v), 1)
+        smaller, factor = _SMALLER[k]
+        rest = frac * factor
+        if rest != rest.to_integral_value() or raw.get(smaller):
+            return None
+        if whole:
+            parts[k] = int(whole)
+        if rest:
+            parts[smaller] = int(rest)
+    return parts
+
+
+def _duration_value(parts: dict[str, int]) -> str:
+    date = "".join(f"{parts[k]}{letter}" for k, letter in _UNITS[:4] if k in parts)
+    time = "".join(f"{parts[k]}{letter}" for k, letter in _UNITS[4:] if k in parts)
+    return "P" + date + (f"T{time}" if time else "")
+
+
+def _always(m: re.Match[str], parts: dict[str, int]) -> bool:
+    """か月, 週間, 時間, minutes, ...間 and N泊M日 are lengths of time by themselves; 年, 週, 日 are not."""
+    return bool(m.group("kan") or m.group("wk") == "週間" or m.group("nights") or {"mo", "h", "mi"} & parts.keys())
+
+
+# 半年 = P6M, 半日 = PT12H (as 0.5日); not 前半/後半/上半 (halves of a period), 半年度, 半ば
+_HALF_RE = re.compile(r"(?<![前後上下大])半(?P<u>年|日)(?!度|ば|額|期)(?P<kan>間)?")
+_HALF_VALUES = {"年": {"mo": 6}, "日": {"h": 12}}
+
+
+def find_durations(lv: LineView) -> list[Candidate]:
+    """``12か月間`` -> P12M, ``1年以内`` -> P1Y (以内), ``36ヶ月を限度`` -> P36M, ``24時間`` -> PT24H,
+    ``1年6か月`` -> P1Y6M, ``2時間30分`` -> PT2H30M, ``15分`` -> PT15M, ``5カ年間`` -> P5Y;
+    ``3~4時間`` (unit written once) -> PT3H with ``max`` PT4H; ``2泊3日`` -> P3D (a stay: nights and
+    days are one span); decimals become the next smaller unit: ``6.5時間`` -> PT6H30M, ``1.5年`` ->
+    P1Y6M, ``0.5日`` -> PT12H (none when inexact: 0.3年).
+
+    か月, 週間, 時間 and minutes always are durations; years, weeks and days need 間, a bound word
+    (以内/以上/未満/以下/を限度), or a word that makes them a length of time: 前/後 (90日前),
+    程度/ほど, を経過, 周期, 分 (直近1年分), a contract-like noun (1年タイプ, 2年の貸付), a word
+    before a year, also as the topic or a table header (最長/最低/約/期間/任期/勤続/経験年数 ...;
+    任期は3年, 契約期間：1年, 在籍期間 | 2年), or a range whose other end is one
+    (90日から30日前まで). Never durations: era years (令和7年), dates
+    (4月10日, 28年4月), years of four digits, ordinals (4日目), school years (3年生) and
+    frequencies (2か月に1回, 2年ごと). The words that give the context are not part of the span.
+
+    Also (issue 11, broader phrasings): 1時間半 -> PT1H30M, 2年半 -> P2Y6M, 半年 -> P6M, 半日 -> PT12H
+    (as 0.5日; not 前半/後半, 半ば); days and weeks take the same words before them as years (最大30日,
+    最長で1年, 通算して5年, 築20年) and a length counted from a day named in words (交付日から3年, not
+    4月1日から3日); 超え/満たない/有効/かかる/居住・勤務 after a number make it a length. Not lengths:
+    intervals (30分間隔, 5分おき), rate bases (1時間あたり, 1日につき, 30分単位) and ticket names
+    (1日券, 4時間券, 1日乗車券: a product of a price list, as the dev gold of the ski page has it).
+    Business days (7営業日) are not read.
     """
     text = lv.view.text
-    out = []
+    found: list[tuple[re.Match[str], dict[str, int], bool]] = []
     for m in _DURATION_RE.finditer(text):
-        n, unit, kan = m.group(1), m.group(2), m.group(3)
-        if unit == "年" and _ERA_BEFORE.search(text, 0, m.start()):
+        parts = _parts(m)
+        if not parts:
             continue
+        before = text[max(0, m.start() - 8):m.start()]
+        if "y" in parts and (parts["y"] >= 100 or _ERA_BEFORE.search(before)):
+            continue
+        if parts.keys() <= {"y", "d"} and not m.group("nights") and _DATE_BEFORE.search(before):
+            continue
+        if parts.keys() == {"mi"} and _CLOCK_BEFORE.search(before):
+            continue
+        if _NOT_A_LENGTH.match(text, m.end()):
+            continue
+        ok = (_always(m, parts) or bool(_CONTEXT_AFTER.match(text, m.end()))
+              or (bool(m.group("y") or m.group("d") or m.group("w"))
+                  and bool(_CONTEXT_BEFORE.search(before) or _FROM_BEFORE.search(before))
+                  and not (m.group("d") and _DAY_RANGE_AFTER.match(text, m.end()))))
+        found.append((m, parts, ok))
+    if "半" in text:
+        for m in _HALF_RE.finditer(text):
+            if not _NOT_A_LENGTH.match(text, m.end()):
+                found.append((m, dict(_HALF_VALUES[m.group("u")]), True))
+        found.sort(key=lambda x: x[0].start())
+    out = []
+    for i, (m, parts, ok) in enumerate(found):
         end, quals = suffix_qualifiers(text, m.end(), DURATION_SUFFIXES)
-        if unit in ("年", "週", "日") and not kan and not (set(quals) - {"まで"}):
-            continue
-        if unit == "時間":
-            value = f"PT{int(n)}H"
-        else:
-            letter = {"年": "Y", "週": "W", "日": "D"}.get(unit, "M")
-            value = f"P{int(n)}{letter}"
-        a, b = lv.view_to_line(m.start(), end)
-        out.append(Candidate("duration", value, a, b, P_DURATION, quals))
+        if not ok and not (set(quals) - {"まで"}):
+            nxt = found[i + 1] if i + 1 < len(found) else None
+            if not (nxt and nxt[2] and _RANGE_GAP.fullmatch(text, m.end(), nxt[0].start())):
+                continue
+        value, extra, start = _duration_value(parts), {}, m.start()
+        lo = _RANGE_LOW.search(text, max(0, m.start() - 8), m.start())
+        if lo and len(parts) == 1:
+            (unit, n), = parts.items()
+            if int(lo.group(1)) < n:
+                value, extra, start = _duration_value({unit: int(lo.group(1))}), {"max": value}, lo.start()
+        a, b = lv.view_to_line(start, end)
+        out.append(Candidate("duration", value, a, b, P_DURATION, quals, extra))
     return out
 
 
 def find_ages(lv: LineView) -> list[Candidate]:
-    """``18歳未満`` -> 18 (未満); ranges ``0~2歳``/``3歳~5歳`` -> value 0, ``max`` 2."""
+    """``18歳未満`` -> 18 (未満); ranges ``0~2歳``/``3歳~5歳`` -> value 0, ``max`` 2.
+
+    A "range" whose first number cannot be its low end (larger than the second, or no age at all:
+    「U22 -2023-22歳以下」, a title running into the text) is only the age written with 歳.
+    """
     out = []
     for m in _AGE_RE.finditer(lv.view.text):
+        start = m.start()
         if m.group(3) is not None:
             value, extra = _number(m.group(3)), {}
         else:
-            value, extra = _number(m.group(1)), {"max": _number(m.group(2))}
-        out.append(_qualified(lv, "age", value, m.start(), m.end(), P_AGE, extra, prefix=False))
+            low, high = _number(m.group(1)), _number(m.group(2))
+            if low < high <= MAX_AGE:
+                value, extra = low, {"max": high}
+            else:
+                value, extra, start = high, {}, m.start(2)
+        if value > MAX_AGE:
+            continue
+        out.append(_qualified(lv, "age", value, start, m.end(), P_AGE, extra, prefix=False))
     return out

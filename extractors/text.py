@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extractors.encoding import decode_html
-from extractors.model import Document
+from extractors.model import Budget, Document
 from extractors.textutil import clean_text
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
@@ -35,13 +35,16 @@ def extract_text(body: bytes, charset: str | None = None) -> Document:
 
 
 def extract_document(body: bytes, media_type: str | None, charset: str | None = None,
-                     url: str | None = None) -> Document:
-    """Extract any fetched document; raises ExtractionError when it cannot be read."""
+                     url: str | None = None, budget: Budget | None = None) -> Document:
+    """Extract any fetched document; raises ExtractionError when it cannot be read.
+
+    ``budget`` bounds a PDF's pages, decompressed bytes, parse time and memory (default ``Budget()``).
+    """
     kind = sniff_media_type(body, media_type)
     if kind == "application/pdf":
         from extractors.pdf import extract_pdf
 
-        return extract_pdf(body)
+        return extract_pdf(body, budget=budget)
     if kind == "text/html":
         from extractors.html import extract_html
 

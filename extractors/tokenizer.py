@@ -9,6 +9,7 @@ over ~49 KB).
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +75,16 @@ def split_for_sudachi(text: str, limit: int = MAX_CHUNK_CHARS) -> list[tuple[int
     return out
 
 
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
+
+
 def tokenize(text: str) -> list[Token]:
-    """Mode-C morphemes of ``text`` (one line, ideally), with offsets into ``text``."""
+    """Mode-C morphemes of ``text`` (one line, ideally), with offsets into ``text``.
+
+    Sudachi encodes its input as UTF-8, so a lone surrogate (which the text layer should already
+    have replaced) is swapped for U+FFFD here too, one for one: offsets are unchanged and
+    ``surface`` is read from ``text`` itself.
+    """
     tok = get_tokenizer()
     pos_cache: dict[int, tuple[str, ...]] = _local.pos_cache
     dic = get_dictionary()
@@ -83,7 +92,8 @@ def tokenize(text: str) -> list[Token]:
     for offset, chunk in split_for_sudachi(text):
         if not chunk:
             continue
-        for m in tok.tokenize(chunk):
+        safe = _UNENCODABLE.sub("\ufffd", chunk) if not chunk.isascii() else chunk
+        for m in tok.tokenize(safe):
             pid = m.part_of_speech_id()
             pos = pos_cache.get(pid)
             if pos is None:

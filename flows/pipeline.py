@@ -52,9 +52,10 @@ async def pipeline(sources_file: str, db_path: str, source_ids: list[str], max_p
     async def one(source_id: str) -> dict[str, Any]:
         async with slots:
             try:
-                return {"status": "ok", **await source_flow(sources_file, db_path, source_id, lock_timeout)}
+                result = {"status": "ok", **await source_flow(sources_file, db_path, source_id, lock_timeout)}
             except Exception as exc:  # that source's subflow failed; the others go on
-                return runner.failure(source_id, exc)
+                result = runner.failure(source_id, exc)
+            return runner.source_done(source_id, result)  # `wardwatch run` prints its line now
 
     ids = list(dict.fromkeys(source_ids))
     run_id = flow_run.get_id()

@@ -15,9 +15,10 @@ JITTER = 0.2
 
 
 def is_transient(exc: BaseException | None) -> bool:
-    """TransientStageError, or a WarehouseError saying the warehouse is locked."""
-    if isinstance(exc, TransientStageError):
-        return True
+    """TransientStageError, an error marked ``transient`` (a DuckLake commit conflict), or a WarehouseError saying
+    the warehouse is locked."""
+    if isinstance(exc, TransientStageError) or getattr(exc, "transient", False) is True:
+        return True  # (a DuckLake commit conflict says so itself: WarehouseConflict.transient)
     return isinstance(exc, WarehouseError) and "locked" in str(exc).lower()
 
 

@@ -41,6 +41,13 @@ class CapturePipeline:
             interval_s=s.getfloat("WARDWATCH_LOAD_INTERVAL", 10.0),
         )
 
+    def open_spider(self) -> None:
+        """Sweep what crashed or disk-full crawls left in the staging folder (``*.tmp``, bodies without metadata)."""
+        if self.folder.is_dir():
+            removed = staging.sweep(self.folder)
+            if removed:
+                log.info("removed %d orphan file(s) of interrupted writes from %s", len(removed), self.folder)
+
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, staging.Capture):
             return item

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from lxml import html as lxml_html
@@ -78,21 +79,101 @@ def host_allowed(source: Source, url: str) -> bool:
     return any(host == d.lower() or host.endswith("." + d.lower()) for d in source.allowed_domains)
 
 
+class _LinkCollector(HTMLParser):
+    """The <base href> and link targets of a page from its tags alone (no tree, so no depth limit)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _LINK_ATTR:
+            return
+        want = _LINK_ATTR[tag]
+        value = next((v for k, v in attrs if k == want and v is not None), None)
+        if value is None:
+            return
+        if tag == "base":
+            self.base = value if self.base is None else self.base
+        else:
+            self.hrefs.append(value)
+
+    handle_startendtag = handle_starttag
+
+
+_LINK_ATTR = {"a": "href", "area": "href", "iframe": "src", "base": "href"}
+
+
+def page_links(html_text: str) -> tuple[str | None, list[str]]:
+    """(``<base href>`` or None, every ``a``/``area`` href and ``iframe`` src in document order).
+
+    lxml (libxml2) is fast but stops building the tree at 2,048 levels even with ``huge_tree`` (256
+    without), silently dropping every link below — and after — that point. When libxml2 reports such a
+    resource limit, lxml reads the page again without its structure-only tags (``div``, ``span``,
+    ``table``...); if even that is too deep, the link tags are read one by one, with no tree at all."""
+    found = _lxml_links(html_text)
+    if found is None:  # too deep: the same page without its structure-only tags (fast, and usually flat enough)
+        found = _lxml_links(_STRUCTURE_TAG.sub("", html_text))
+    if found is not None:
+        return found
+    # Still too deep (e.g. thousands of nested <a>): the link tags alone, found by regex outside comments and
+    # script-like elements, their attributes read by html.parser.
+    collector = _LinkCollector()
+    try:
+        collector.feed("".join(_LINK_TAG.findall(_NOT_MARKUP.sub("", html_text))))
+        collector.close()
+    except (AssertionError, ValueError):  # html.parser gives up on some malformed declarations
+        pass
+    return collector.base, collector.hrefs
+
+
+# Start/end tags of every element but those carrying links and those whose content is not markup.
+_STRUCTURE_TAG = re.compile(r"</?(?!(?:a|area|iframe|base|script|style|textarea|title|xmp|plaintext|noscript|"
+                            r"noembed|noframes|template)[\s/>])[A-Za-z][^<>]*>", re.I)
+
+
+_NOT_MARKUP = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|textarea|title|xmp|noembed|noframes)[\s/>].*?(?:</\1\s*>|\Z)",
+                         re.S | re.I)
+_LINK_TAG = re.compile(r"<(?:a|area|iframe|base)[\s/][^>]*>", re.I)
+
+
+def _lxml_links(html_text: str) -> tuple[str | None, list[str]] | None:
+    """:func:`page_links` by lxml; None when libxml2 hit a resource limit (depth) and may have dropped links."""
+    parser = lxml_html.HTMLParser(huge_tree=True)
+    try:
+        tree = lxml_html.fromstring(html_text, parser=parser)
+    except (ValueError, lxml_html.etree.ParserError):
+        return None, []
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        return None
+    base, hrefs = None, []
+    for el in tree.iter("a", "area", "iframe", "base"):
+        value = el.get(_LINK_ATTR[el.tag])
+        if value is None:
+            continue
+        if el.tag != "base":
+            hrefs.append(str(value))
+        elif base is None:
+            base = str(value)
+    return base, hrefs
+
+
 def select_links(source: Source, page_url: str, html_text: str, depth: int) -> list[Link]:
     """Links of a fetched page worth requesting, in document order, without duplicates."""
     if not html_text.strip():
         return []
-    try:
-        tree = lxml_html.fromstring(html_text)
-    except (ValueError, lxml_html.etree.ParserError):
-        return []
+    base_href, hrefs = page_links(html_text)
     base = page_url
-    for href in tree.xpath("//base/@href")[:1]:
-        base = urljoin(page_url, href.strip())
+    if base_href is not None:
+        try:
+            base = urljoin(page_url, base_href.strip())
+        except ValueError:
+            base = page_url
     seen: set[str] = set()
     variants: dict[str, int] = {}
     out: list[Link] = []
-    for href in tree.xpath("//a/@href | //area/@href | //iframe/@src"):
+    for href in hrefs:
         href = href.strip()
         if not href or href.startswith("#"):
             continue

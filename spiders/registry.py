@@ -5,19 +5,32 @@ A bad registry fails with :class:`RegistryError` naming the file, the source and
 
 from __future__ import annotations
 
+import functools
+import math
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import regex
 from cronsim import CronSim, CronSimError
 
 KINDS = ("official", "secondary")
 REQUIRED = ("id", "municipality", "code", "kind", "start_urls", "allowed_domains", "follow", "max_depth", "schedule")
-OPTIONAL = {"delay_seconds": 3.0, "max_pages": 500, "name": None, "notes": None}
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+OPTIONAL = {"delay_seconds": 3.0, "max_pages": 500, "name": None, "notes": None, "switchboard": None}
+# ids name files and locks (<db dir>/locks/<id>.lock, staging files): ASCII only, no dots, no control
+# characters, bounded length (fullmatch: a trailing newline is not "the end").
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+MAX_DELAY_S = 3600.0  # politeness delay bound: inf / 1e300 would hang the crawl (and its shutdown)
+# follow regexes run on every link on the crawler's thread: each match is bounded, and a pattern that
+# backtracks catastrophically on a probe path is refused when the registry is read.
+MATCH_TIMEOUT_S = 0.05
+PROBE_TIMEOUT_S = 0.25
+_PROBE_LENGTH = 1024  # links longer than MAX_URL_LENGTH (1024) are never followed
 
 
 class RegistryError(ValueError):
@@ -39,10 +52,12 @@ class Source:
     max_pages: int = 500
     name: str | None = None
     notes: str | None = None
+    switchboard: str | None = None  # the municipality's main number (代表), e.g. "01656-5-3311"
 
     def follows(self, path: str) -> bool:
-        """True when a URL path matches one of the ``follow`` regexes."""
-        return any(re.search(p, path) for p in self.follow)
+        """True when a URL path matches one of the ``follow`` regexes (a match that takes longer than
+        MATCH_TIMEOUT_S counts as no match: the link is not followed)."""
+        return any(follow_pattern(p).search(path) for p in self.follow)
 
     def to_row(self) -> dict:
         return {
@@ -54,6 +69,7 @@ class Source:
             "start_urls": list(self.start_urls),
             "allowed_domains": list(self.allowed_domains),
             "schedule": self.schedule,
+            "switchboard": self.switchboard,
         }
 
 
@@ -61,11 +77,15 @@ def load_sources(path: str | Path) -> list[Source]:
     """Read and validate a registry file."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(_read_registry(path).decode("utf-8"))
     except FileNotFoundError:
         raise RegistryError(f"{path}: registry file not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RegistryError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise RegistryError(f"{path}: not a registry: arrays/tables nested too deeply") from None
+    except OSError as exc:
+        raise RegistryError(f"{path}: cannot read the registry: {exc.strerror or exc}") from None
     unknown_top = set(raw) - {"source"}
     if unknown_top:
         raise RegistryError(f"{path}: unknown top-level key(s) {sorted(unknown_top)}; expected [[source]] tables")
@@ -81,6 +101,25 @@ def load_sources(path: str | Path) -> list[Source]:
         seen.add(src.id)
         sources.append(src)
     return sources
+
+
+MAX_REGISTRY_BYTES = 4 * 2**20
+
+
+def _read_registry(path: Path) -> bytes:
+    """The file's bytes; a FIFO or device (which would block or never end) and huge files are refused."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise RegistryError(f"{path}: not a regular file (a FIFO, device or directory cannot be a registry)")
+        if st.st_size > MAX_REGISTRY_BYTES:
+            raise RegistryError(f"{path}: {st.st_size:,} bytes: larger than a registry may be "
+                                f"({MAX_REGISTRY_BYTES // 2**20} MiB)")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(MAX_REGISTRY_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def select(sources: list[Source], ids: list[str] | None) -> list[Source]:
@@ -108,8 +147,8 @@ def _parse_entry(path: Path, index: int, entry: dict) -> Source:
             raise fail(field, "missing")
 
     sid = entry["id"]
-    if not isinstance(sid, str) or not _ID_RE.match(sid):
-        raise fail("id", "must be lower-case letters, digits, '-' or '_'")
+    if not isinstance(sid, str) or not _ID_RE.fullmatch(sid):
+        raise fail("id", "must be 1-64 lower-case ASCII letters, digits, '-' or '_' (starting with a letter or digit)")
     for field in ("municipality", "code", "kind", "schedule"):
         if not isinstance(entry[field], str) or not entry[field].strip():
             raise fail(field, "must be a non-empty string")
@@ -126,16 +165,15 @@ def _parse_entry(path: Path, index: int, entry: dict) -> Source:
     if not entry["start_urls"]:
         raise fail("start_urls", "must not be empty")
     for url in entry["start_urls"]:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise fail("start_urls", f"{url!r} is not an http(s) URL")
-        if not _host_allowed(parts.hostname, entry["allowed_domains"]):
+        why = _url_problem(url)
+        if why:
+            raise fail("start_urls", f"{url!r} {why}")
+        if not _host_allowed(urlsplit(url).hostname or "", entry["allowed_domains"]):
             raise fail("start_urls", f"{url!r} is outside allowed_domains")
     for pattern in entry["follow"]:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise fail("follow", f"invalid regex {pattern!r}: {exc}") from None
+        why = _regex_problem(pattern)
+        if why:
+            raise fail("follow", f"{why} {pattern!r}" if why.startswith("invalid") else f"regex {pattern!r} {why}")
     if not isinstance(entry["max_depth"], int) or isinstance(entry["max_depth"], bool) or entry["max_depth"] < 0:
         raise fail("max_depth", "must be a non-negative integer")
     try:
@@ -143,8 +181,16 @@ def _parse_entry(path: Path, index: int, entry: dict) -> Source:
     except (CronSimError, ValueError) as exc:
         raise fail("schedule", f"invalid cron expression {entry['schedule']!r}: {exc}") from None
     delay = entry.get("delay_seconds", OPTIONAL["delay_seconds"])
-    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
-        raise fail("delay_seconds", "must be a non-negative number")
+    if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not math.isfinite(delay) \
+            or not 0 <= delay <= MAX_DELAY_S:
+        raise fail("delay_seconds", f"must be a number of seconds from 0 to {MAX_DELAY_S:.0f}, got {delay!r}")
+    for field in ("name", "notes"):
+        if entry.get(field) is not None and not isinstance(entry[field], str):
+            raise fail(field, f"must be a string, got {type(entry[field]).__name__}")
+    if entry.get("switchboard") is not None:
+        why = _switchboard_problem(entry["switchboard"])
+        if why:
+            raise fail("switchboard", why)
     max_pages = entry.get("max_pages", OPTIONAL["max_pages"])
     if not isinstance(max_pages, int) or isinstance(max_pages, bool) or max_pages < 1:
         raise fail("max_pages", "must be a positive integer")
@@ -162,7 +208,87 @@ def _parse_entry(path: Path, index: int, entry: dict) -> Source:
         max_pages=max_pages,
         name=entry.get("name"),
         notes=entry.get("notes"),
+        switchboard=entry.get("switchboard"),
     )
+
+
+def _switchboard_problem(number: object) -> str | None:
+    """Why ``number`` is not a Japanese phone number with its area code (None when it is one)."""
+    import phonenumbers
+
+    if not isinstance(number, str):
+        return f"must be a string, got {type(number).__name__}"
+    try:
+        parsed = phonenumbers.parse(number, "JP")
+    except phonenumbers.NumberParseException as exc:
+        return f"{number!r} is not a phone number ({exc})"
+    if parsed.country_code != 81 or not phonenumbers.is_valid_number(parsed):
+        return f"{number!r} is not a valid Japanese number with its area code (e.g. \"01656-5-3311\")"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a start URL is unusable (None when it is fine); never raises."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", a non-numeric port
+        return f"is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not host:
+        return "is not an http(s) URL"
+    if port == 0:
+        return "has port 0"
+    if any(ord(c) < 0x21 or 0x7F <= ord(c) <= 0x9F for c in url):
+        return "contains spaces or control characters"
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def follow_pattern(pattern: str) -> _TimedPattern:
+    """The compiled ``follow`` regex whose ``search`` gives up after MATCH_TIMEOUT_S (as no match)."""
+    return _TimedPattern(regex.compile(pattern), MATCH_TIMEOUT_S)
+
+
+class _TimedPattern:
+    """A compiled regex (the ``regex`` package, re-compatible syntax) whose matches are bounded in time."""
+
+    def __init__(self, compiled: regex.Pattern, timeout: float):
+        self.compiled, self.timeout, self.pattern = compiled, timeout, compiled.pattern
+
+    def search(self, text: str) -> regex.Match | None:
+        try:
+            return self.compiled.search(text, timeout=self.timeout)
+        except TimeoutError:
+            return None
+
+    match = search  # links are matched with search semantics (anchor with ^ in the pattern)
+
+
+def _regex_problem(pattern: str) -> str | None:
+    """Why a ``follow`` regex is refused: invalid, or catastrophic backtracking on a probe path."""
+    try:
+        re.compile(pattern)
+        compiled = regex.compile(pattern)
+    except (re.error, regex.error) as exc:
+        return f"invalid regex: {exc}"
+    for probe in _probes(pattern):
+        try:
+            compiled.search(probe, timeout=PROBE_TIMEOUT_S)
+        except TimeoutError:
+            return (f"backtracks catastrophically (a {len(probe)}-character path took over {PROBE_TIMEOUT_S}s); "
+                    "avoid nested or overlapping repeats such as (a+)+ or (a|aa)+")
+    return None
+
+
+def _probes(pattern: str) -> list[str]:
+    """Paths that make nested/overlapping repeats backtrack: runs of each character the pattern names,
+    ending in a character that fails the match."""
+    chars = {c for c in pattern if c.isalnum() or c in "/-_.~%"} | set("a0/-")
+    out = []
+    for c in sorted(chars)[:40]:
+        run = c * _PROBE_LENGTH
+        out += ["/" + run + "\x00", run + "!", "/" + (c + "/") * (_PROBE_LENGTH // 8) + "\x00"]
+    return out
 
 
 def _host_allowed(host: str, domains: list[str]) -> bool:

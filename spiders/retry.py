@@ -3,6 +3,8 @@
 Replaces Scrapy's RetryMiddleware, which retries at once and ignores ``Retry-After``: retries
 wait, ``Retry-After`` on 429/503 pauses the whole host, a server asking for a longer wait than
 ``WARDWATCH_RETRY_AFTER_MAX`` is given up on (and recorded), and after a 429 the host's delay grows.
+A host name that does not resolve is never retried (:data:`NOT_RETRIED`): a typo in the registry or no
+network at all does not get better seconds later, and each try would cost a resolver timeout.
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import CannotResolveHostError
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
+from twisted.internet.error import DNSLookupError
 
 log = logging.getLogger(__name__)
+
+# Failures no retry fixes within a crawl: the host name does not resolve (Scrapy's RETRY_EXCEPTIONS
+# include them, as subclasses of OSError / ConnectError). Recorded at once as error kind "dns".
+NOT_RETRIED: tuple[type[BaseException], ...] = (CannotResolveHostError, DNSLookupError)
 
 
 def retry_after_seconds(value: bytes | str | None, now: float | None = None) -> float | None:
@@ -93,7 +101,8 @@ class BackoffRetryMiddleware(RetryMiddleware):
         return new
 
     async def process_exception(self, request: Request, exception: Exception) -> Request | None:
-        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
+        if (not isinstance(exception, self.exceptions_to_retry) or isinstance(exception, NOT_RETRIED)
+                or request.meta.get("dont_retry", False)):
             return None
         new = self._retry(request, exception)
         if new is None:

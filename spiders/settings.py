@@ -12,6 +12,16 @@ from spiders.registry import Source
 PROJECT_URL = "https://github.com/wardwatch/wardwatch"
 USER_AGENT = f"wardwatch/{version('wardwatch')} (+{PROJECT_URL}; public-program change monitor)"
 
+# Scrapy's default extensions (EXTENSIONS_BASE, 2.19) that open a socket (a server, feed uploads) or write
+# files outside the crawl's own folders: removed from the component list, on top of their settings below.
+# (MemoryUsage stays: it only mails when MEMUSAGE_NOTIFY_MAIL is set; StatsMailer is not a default.)
+NETWORK_EXTENSIONS = (
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.spiderstate.SpiderState",
+)
+
 BASE: dict[str, Any] = {
     "BOT_NAME": "wardwatch",
     "USER_AGENT": USER_AGENT,
@@ -32,8 +42,17 @@ BASE: dict[str, Any] = {
     "RETRY_TIMES": 2,
     "REDIRECT_MAX_TIMES": 5,
     "COOKIES_ENABLED": False,
-    "TELNETCONSOLE_ENABLED": False,
     "HTTPCACHE_ENABLED": False,
+    # Nothing network-facing besides the crawl itself (see NETWORK_EXTENSIONS): no telnet console, no
+    # RemoteControl (Scrapy 2.19 turns it on by default: an HTTP server on 127.0.0.1 that runs any Python
+    # it is sent, announced by a token file in the user's state directory that a kill -9 leaves behind),
+    # no mail, no feed uploads, and only the http(s) download handlers.
+    "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
+    "MEMUSAGE_NOTIFY_MAIL": [],
+    "STATSMAILER_RCPTS": [],
+    "FEEDS": {},
+    "DOWNLOAD_HANDLERS": {"file": None, "data": None, "s3": None, "ftp": None},
     "DEPTH_LIMIT": 0,  # depth is decided by spiders.links (PDFs are always fetched)
     "LOG_LEVEL": "INFO",
     "URLLENGTH_LIMIT": 2083,
@@ -57,7 +76,7 @@ BASE: dict[str, Any] = {
         "spiders.redirects.RedirectGuardMiddleware": 650,  # sees 3xx before RedirectMiddleware (600)
     },
     "ITEM_PIPELINES": {"pipelines.capture.CapturePipeline": 100},
-    "EXTENSIONS": {"spiders.progress.ProgressExtension": 500},
+    "EXTENSIONS": {"spiders.progress.ProgressExtension": 500, **dict.fromkeys(NETWORK_EXTENSIONS)},
     "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
 }
 

@@ -54,14 +54,11 @@ def load(db: Warehouse | Path, *, source_id: str, sha256: str, path: Path, fmt: 
                     [dataset_id, sid, str(path.resolve()), fmt, sha, records, len(facts),
                      valid_from])
         _insert_facts(con, dataset_id, facts, muni)
-        con.execute(
-            """
-            INSERT INTO sources VALUES (?, ?, ?, 'secondary', ?, []::VARCHAR[], []::VARCHAR[], '', now())
-            ON CONFLICT (source_id) DO UPDATE SET municipality = excluded.municipality, code = excluded.code,
-                kind = excluded.kind, name = excluded.name, start_urls = excluded.start_urls,
-                allowed_domains = excluded.allowed_domains, schedule = excluded.schedule, updated_at = excluded.updated_at
-            """,
-            [sid, muni, code, f"{fmt} dataset {path.name}"])
+        # delete + insert, not ON CONFLICT: DuckLake warehouses have no keys to conflict on
+        con.execute("DELETE FROM sources WHERE source_id = ?", [sid])
+        con.execute("INSERT INTO sources (source_id, municipality, code, kind, name, start_urls, allowed_domains, "
+                    "schedule, updated_at) VALUES (?, ?, ?, 'secondary', ?, []::VARCHAR[], []::VARCHAR[], '', now())",
+                    [sid, muni, code, f"{fmt} dataset {path.name}"])
     return {"status": "imported", "dataset_id": dataset_id, "municipality": muni, "code": code,
             "valid_from": valid_from.isoformat(), "closed": current[0] if current else None}
 
@@ -71,23 +68,27 @@ _FACT_TYPES = json.dumps([{"seq": "INTEGER", "record_id": "VARCHAR", "municipali
                             "text": "VARCHAR", "field": "VARCHAR"}])
 
 
+FACT_CHUNK = 5_000  # rows per INSERT: bounds the JSON text and DuckDB's parse of it (a 200k-row file)
+
+
 def _insert_facts(con: Any, dataset_id: str, facts: list[dict[str, Any]], municipality: str) -> None:
-    """One INSERT from one JSON parameter (DuckDB converts big list parameters slowly, element by element)."""
-    if not facts:
-        return
-    rows = []
-    for seq, f in enumerate(facts):
-        value, num = stored_value(f["value"])
-        rows.append({"seq": seq, "record_id": f.get("record_id"), "municipality": f.get("municipality") or municipality,
-                     "program": f.get("program"), "kind": f["kind"], "qualifier": f.get("qualifier"),
-                     "value": value, "value_num": num, "text": f.get("text"), "field": f.get("field")})
-    con.execute(
-        """
-        INSERT INTO dataset_facts
-        SELECT ?, r.seq, r.record_id, r.municipality, r.program, r.kind, r.qualifier, r.value::JSON, r.value_num,
-               r.text, r.field
-        FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)
-        """,
-        [dataset_id, json.dumps(rows, ensure_ascii=False), _FACT_TYPES])
-
-
+    """INSERTs of one JSON parameter each (DuckDB converts big list parameters slowly, element by
+    element), FACT_CHUNK rows at a time inside the caller's transaction, so memory stays bounded."""
+    for first in range(0, len(facts), FACT_CHUNK):
+        rows = []
+        for seq, f in enumerate(facts[first:first + FACT_CHUNK], start=first):
+            value, num = stored_value(f["value"])
+            rows.append({"seq": seq, "record_id": f.get("record_id"),
+                         "municipality": f.get("municipality") or municipality,
+                         "program": f.get("program"), "kind": f["kind"], "qualifier": f.get("qualifier"),
+                         "value": value, "value_num": num, "text": f.get("text"), "field": f.get("field")})
+        payload = json.dumps(rows, ensure_ascii=False)
+        del rows
+        con.execute(
+            """
+            INSERT INTO dataset_facts
+            SELECT ?, r.seq, r.record_id, r.municipality, r.program, r.kind, r.qualifier, r.value::JSON, r.value_num,
+                   r.text, r.field
+            FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)
+            """,
+            [dataset_id, payload, _FACT_TYPES])

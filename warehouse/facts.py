@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import Warehouse, connect, insert_rows, transaction
+from warehouse.db import Warehouse, connect, insert_rows, read_blobs, transaction
 from warehouse.values import stored_value
 
 
@@ -20,6 +20,7 @@ class Pending:
     media_type: str | None
     charset: str | None
     url: str
+    switchboard: str | None = None  # the source's municipal switchboard (sources.switchboard)
 
 
 def pending(db: Warehouse | Path, version: str, source_id: str | None = None, force: bool = False) -> list[Pending]:
@@ -27,8 +28,8 @@ def pending(db: Warehouse | Path, version: str, source_id: str | None = None, fo
     with connect(db) as con:
         rows = con.execute(
             """
-            SELECT v.sha256, any_value(v.media_type), any_value(v.charset), min(v.url)
-            FROM versions v
+            SELECT v.sha256, any_value(v.media_type), any_value(v.charset), min(v.url), min(s.switchboard)
+            FROM versions v LEFT JOIN sources s ON s.source_id = v.source_id
             WHERE (? OR NOT EXISTS (SELECT 1 FROM extractions e WHERE e.sha256 = v.sha256 AND e.extractor_version = ?))
               AND (? IS NULL OR v.source_id = ?)
             GROUP BY v.sha256 ORDER BY min(v.valid_from)
@@ -41,8 +42,7 @@ def pending(db: Warehouse | Path, version: str, source_id: str | None = None, fo
 def blobs(db: Warehouse | Path, hashes: list[str]) -> dict[str, bytes]:
     """Raw bytes by content hash (missing hashes are absent)."""
     with connect(db) as con:
-        return {r[0]: bytes(r[1]) for r in con.execute(
-            "SELECT sha256, data FROM blobs WHERE sha256 IN (SELECT unnest(?::VARCHAR[]))", [hashes]).fetchall()}
+        return read_blobs(con, hashes)  # the blobs table, or a lake's blob store
 
 
 CORE = ("kind", "value", "text", "qualifier", "program", "page", "start", "end")

@@ -112,6 +112,29 @@ def fetch_inputs(db: Warehouse | Path) -> list[tuple]:
             """).fetchall()
 
 
+def source_runs(db: Warehouse | Path, limit: int = 10) -> list[tuple]:
+    """Per registry source: (source_id, municipality, first start URL, [(run_id, started_at, failed, reason)] newest
+    first) over its latest ``limit`` finished crawls. A crawl failed when none of the source's start pages
+    (depth 0) was fetched — the same test as the report's crawl health."""
+    with connect(db) as con:
+        rows = con.execute(
+            """
+            WITH r AS (SELECT run_id, started_at, unnest(source_ids) AS source_id FROM runs WHERE status <> 'running'),
+                 ranked AS (SELECT *, row_number() OVER (PARTITION BY source_id ORDER BY started_at DESC) AS n FROM r),
+                 per AS (
+                    SELECT k.source_id, k.run_id, k.started_at,
+                           count(*) FILTER (f.depth = 0 AND f.outcome <> 'error') AS start_ok,
+                           arg_max(f.error, f.fetched_at) FILTER (f.outcome = 'error') AS reason
+                    FROM ranked k LEFT JOIN fetches f ON f.run_id = k.run_id AND f.source_id = k.source_id
+                    WHERE k.n <= ? GROUP BY ALL)
+            SELECT p.source_id, s.municipality, s.start_urls[1],
+                   list((p.run_id, p.started_at, p.start_ok = 0, p.reason) ORDER BY p.started_at DESC)
+            FROM per p JOIN sources s USING (source_id) GROUP BY ALL ORDER BY p.source_id
+            """, [limit]).fetchall()
+    return [(sid, muni, url, [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in runs])
+            for sid, muni, url, runs in rows]
+
+
 def apply(db: Warehouse | Path, findings: list[dict[str, Any]], keep_open: set[str]) -> tuple[int, int]:
     """Open new flags, refresh open ones, close open ones no finding reports any more — except
     those in ``keep_open`` (flag ids outside the evaluated scope). Set-based; returns (opened, closed)."""

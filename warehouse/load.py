@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from warehouse import staging
-from warehouse.db import WarehouseError, insert_rows, transaction
+from warehouse.db import WarehouseError, insert_rows, store_blobs, transaction
 
 BATCH = 200
 
@@ -142,7 +142,7 @@ def _load_batch(con: duckdb.DuckDBPyConnection, captures: list[staging.Capture])
         row[7] = closed_here.pop(row[0], None)
     for version_id, ts in closed_here.items():
         con.execute("UPDATE versions SET valid_to = ?::TIMESTAMPTZ WHERE version_id = ?", [ts, version_id])
-    insert_rows(con, "blobs", BLOB_COLUMNS, blobs)
+    store_blobs(con, blobs)  # the blobs table, or a lake's blob store + the table (warehouse.db.store_blobs)
     insert_rows(con, "versions", VERSION_COLUMNS, versions)
     insert_rows(con, "fetches", FETCH_COLUMNS, fetches)
     return counts

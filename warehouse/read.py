@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.db import Warehouse, connect
+from warehouse.db import Warehouse, connect, read_blobs
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,18 @@ def stored_html(db_path: str | Path, source_id: str) -> dict[str, bytes]:
     with connect(db_path) as con:
         rows = con.execute(
             """
-            SELECT v.url, b.data FROM versions v JOIN blobs b USING (sha256)
+            SELECT v.url, v.sha256 FROM versions v
             WHERE v.source_id = ? AND v.valid_to IS NULL
               AND (v.media_type IS NULL OR v.media_type IN ('text/html', 'application/xhtml+xml'))
             """,
             [source_id],
         ).fetchall()
-    return {url: bytes(data) for url, data in rows}
+        data = read_blobs(con, [sha for _, sha in rows])  # the blobs table, or a lake's blob store
+    return {url: data[sha] for url, sha in rows if sha in data}
 
 
 def blob(db_path: str | Path, sha256: str) -> bytes | None:
-    with connect(db_path) as con:
-        row = con.execute("SELECT data FROM blobs WHERE sha256 = ?", [sha256]).fetchone()
-    return bytes(row[0]) if row else None
+    return Warehouse.of(db_path).blob(sha256)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 Item keys are stable across runs: a fact change is ``"<after_version_id>:<seq>"``, a flag its
 ``flag_id``. Decisions are appended to ``reviews`` (history kept; the newest per item wins).
-Noise rules never delete data: :func:`report_data` marks each change matching one with
-``noise_rule_id`` and the report/queue leave it out.
+A fact change and the ``fact_changed`` flag raised for it are one item: a decision on either is
+recorded for both (:func:`linked_items`). An undo is a new row restoring the previous decision
+(``undecided`` when there was none). Noise rules never delete data: :func:`report_data` marks each
+change matching an active one with ``noise_rule_id`` and the report/queue leave it out; disabling and
+re-enabling a rule are rows in ``reviews`` too (item_type ``noise_rule``, status ``disabled``/``enabled``).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from warehouse.db import Warehouse, WarehouseError, connect, transaction
+from warehouse.db import Warehouse, WarehouseError, connect, read_blobs, transaction
 from warehouse.schema import migrate
 
 ITEM_TYPES = ("change", "flag")
 STATUSES = ("reviewed", "noise", "follow_up")
+UNDECIDED = "undecided"  # an undo back to "no decision yet"
+RULE_TYPE, RULE_STATES = "noise_rule", ("disabled", "enabled")
 RUN_ID_RE = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 
 
@@ -55,9 +60,43 @@ def _item_exists(con: Any, item_type: str, item_key: str) -> bool:
                        [version_id, int(seq)]).fetchone()[0] > 0
 
 
+# A fact_changed flag (f, flag_records) raised for a change (c, the changes view): same page version and values.
+_FLAG_OF_CHANGE = """
+    f.rule = 'fact_changed' AND f.url = c.url AND (f.evidence->>'after_version_id') = c.after_version_id
+    AND f.kind = c.kind AND coalesce(f.program, '') = coalesce(c.program, '')
+    AND coalesce(f.evidence->>'qualifier', '') = coalesce(c.qualifier, '')
+    AND (f.evidence->>'before_text') IS NOT DISTINCT FROM c.before_text
+    AND (f.evidence->>'after_text') IS NOT DISTINCT FROM c.after_text
+"""
+
+
+def linked_items(con: Any, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``items`` plus, for each change, the fact_changed flag raised for it and, for each such flag, its change
+    (in order, each once): the two are one review item."""
+    out: list[tuple[str, str]] = []
+    for item_type, item_key in items:
+        if (item_type, item_key) not in out:
+            out.append((item_type, item_key))
+        if item_type == "change":
+            version_id, _, seq = item_key.rpartition(":")
+            rows = con.execute(f"SELECT f.flag_id FROM flag_records f, changes c WHERE c.after_version_id = ? "
+                               f"AND c.seq = ? AND {_FLAG_OF_CHANGE} ORDER BY f.flag_id",
+                               [version_id, int(seq) if seq.isdigit() else -1]).fetchall()
+            linked = [("flag", r[0]) for r in rows]
+        elif item_type == "flag":
+            rows = con.execute(f"SELECT c.after_version_id || ':' || c.seq FROM flag_records f, changes c "
+                               f"WHERE f.flag_id = ? AND {_FLAG_OF_CHANGE} ORDER BY c.seq", [item_key]).fetchall()
+            linked = [("change", r[0]) for r in rows]
+        else:
+            linked = []
+        out += [it for it in linked if it not in out]
+    return out
+
+
 def record_decisions(db_path: Path, items: list[tuple[str, str]], status: str, *, reason: str | None = None,
                      note: str | None = None, reviewer: str | None = None) -> list[str]:
-    """Store one decision per (item_type, item_key); returns the review ids."""
+    """Store one decision per (item_type, item_key) and per item linked to it (:func:`linked_items`); returns
+    the review ids (the linked items' too)."""
     if status not in STATUSES:
         raise ReviewError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if status == "noise" and not (reason or "").strip():
@@ -70,11 +109,88 @@ def record_decisions(db_path: Path, items: list[tuple[str, str]], status: str, *
         for item_type, item_key in items:
             if item_type not in ITEM_TYPES or not _item_exists(con, item_type, item_key):
                 raise ReviewError(f"unknown {item_type} item {item_key!r}")
-            review_id = _new_id()
-            con.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-                        [review_id, item_type, item_key, status, _clean(reason), _clean(note), _clean(reviewer)])
-            ids.append(review_id)
+        for item_type, item_key in linked_items(con, items):
+            ids.append(_insert_review(con, item_type, item_key, status, reason, note, reviewer))
     return ids
+
+
+def _insert_review(con: Any, item_type: str, item_key: str, status: str, reason: str | None, note: str | None,
+                   reviewer: str | None) -> str:
+    review_id = _new_id()
+    con.execute("INSERT INTO reviews (review_id, item_type, item_key, status, reason, note, reviewer, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                [review_id, item_type, item_key, status, _clean(reason), _clean(note), _clean(reviewer)])
+    return review_id
+
+
+REVIEW_COLUMNS = ("review_id", "item_type", "item_key", "status", "reason", "note", "reviewer", "decided_at")
+
+
+def reviews_by_id(db_path: Path, review_ids: list[str]) -> list[dict[str, Any]]:
+    """The stored reviews rows with these ids (in the given order; unknown ids are left out), each with
+    ``latest``: whether it is still the item's newest decision."""
+    if not review_ids:
+        return []
+    with connect(db_path, read_only=True) as con:
+        rows = con.execute(f"""
+            SELECT {', '.join('r.' + c for c in REVIEW_COLUMNS)}, l.review_id = r.review_id
+            FROM reviews r JOIN latest_reviews l USING (item_type, item_key)
+            WHERE r.review_id IN ({', '.join('?' * len(review_ids))})""", list(review_ids)).fetchall()
+    by_id = {r[0]: {**dict(zip(REVIEW_COLUMNS, r[:-1])), "latest": r[-1]} for r in rows}
+    return [by_id[i] for i in dict.fromkeys(review_ids) if i in by_id]
+
+
+def rules_made_by(db_path: Path, review_ids: list[str]) -> list[str]:
+    """The noise rules made from these decisions (``noise_rules.review_id``)."""
+    if not review_ids:
+        return []
+    with connect(db_path, read_only=True) as con:
+        return [r[0] for r in con.execute(f"SELECT rule_id FROM noise_rules WHERE review_id IN "
+                                          f"({', '.join('?' * len(review_ids))}) ORDER BY rule_id",
+                                          list(review_ids)).fetchall()]
+
+
+def undo_reviews(db_path: Path, review_ids: list[str], *, reviewer: str | None = None) -> dict[str, list[str]]:
+    """Undo decisions: for each review that is still its item's newest, a new row restoring the decision before
+    it (status ``undecided`` when there was none; a noise rule's state flips back). Nothing is deleted.
+
+    Returns {"undone": new review ids, "skipped": review ids already superseded by a later decision}."""
+    if not review_ids:
+        raise ReviewError("no decision to undo")
+    ensure_schema(db_path)
+    undone: list[str] = []
+    skipped: list[str] = []
+    with transaction(db_path) as con:
+        for review_id in dict.fromkeys(review_ids):
+            row = con.execute("SELECT item_type, item_key, decided_at FROM reviews WHERE review_id = ?",
+                              [review_id]).fetchone()
+            if row is None:
+                raise ReviewError(f"unknown decision {review_id!r}")
+            item_type, item_key, decided_at = row
+            latest = con.execute("SELECT review_id FROM latest_reviews WHERE item_type = ? AND item_key = ?",
+                                 [item_type, item_key]).fetchone()[0]
+            if latest != review_id:
+                skipped.append(review_id)
+                continue
+            before = con.execute("""
+                SELECT status, reason, note FROM reviews WHERE item_type = ? AND item_key = ?
+                  AND (decided_at < ? OR (decided_at = ? AND review_id < ?))
+                ORDER BY decided_at DESC, review_id DESC LIMIT 1""",
+                                 [item_type, item_key, decided_at, decided_at, review_id]).fetchone()
+            if before is None:
+                before = ("enabled" if item_type == RULE_TYPE else UNDECIDED, None, None)
+            undone.append(_insert_review(con, item_type, item_key, before[0], before[1], before[2], reviewer))
+    return {"undone": undone, "skipped": skipped}
+
+
+def set_noise_rule_state(db_path: Path, rule_id: str, active: bool, *, reason: str | None = None,
+                         reviewer: str | None = None) -> str:
+    """Disable or re-enable a noise rule (a ``reviews`` row; the rule itself is kept); returns the review id."""
+    ensure_schema(db_path)
+    with transaction(db_path) as con:
+        if not con.execute("SELECT count(*) FROM noise_rules WHERE rule_id = ?", [rule_id]).fetchone()[0]:
+            raise ReviewError(f"unknown noise rule {rule_id!r}")
+        return _insert_review(con, RULE_TYPE, rule_id, "enabled" if active else "disabled", reason, None, reviewer)
 
 
 def _clean(value: str | None, limit: int = 2000) -> str | None:
@@ -127,6 +243,7 @@ def noise_rule_from_change(db_path: Path, item_key: str, *, reason: str | None =
 # A noise rule matches a change (c) of its source; for fact_changed flags the same fields come from the evidence.
 _RULE_MATCH = """
     n.source_id = {src}
+    AND n.rule_id NOT IN (SELECT item_key FROM latest_reviews WHERE item_type = 'noise_rule' AND status = 'disabled')
     AND (n.kind IS NULL OR n.kind = {kind})
     AND (n.program IS NULL OR n.program = coalesce({program}, ''))
     AND (n.qualifier IS NULL OR n.qualifier = coalesce({qualifier}, ''))
@@ -172,6 +289,7 @@ def select_changes(con: Any, since: str | None = None, run_ids: list[str] | None
         LEFT JOIN versions av ON av.version_id = c.after_version_id
         LEFT JOIN versions bv ON bv.version_id = c.before_version_id
         LEFT JOIN latest_reviews r ON r.item_type = 'change' AND r.item_key = c.after_version_id || ':' || c.seq
+          AND r.status <> 'undecided'
         WHERE {where}
         ORDER BY c.municipality, c.program, c.detected_at DESC, c.url, c.seq""", params).fetchall()
     return [_row(CHANGE_COLUMNS, r, json_cols=("before", "after")) for r in rows]
@@ -184,7 +302,7 @@ def select_open_flags(con: Any) -> list[dict[str, Any]]:
                CASE WHEN f.rule = 'fact_changed' THEN (SELECT min(n.rule_id) FROM noise_rules n WHERE {_FLAG_RULE})
                END AS noise_rule_id
         FROM flags f
-        LEFT JOIN latest_reviews r ON r.item_type = 'flag' AND r.item_key = f.flag_id
+        LEFT JOIN latest_reviews r ON r.item_type = 'flag' AND r.item_key = f.flag_id AND r.status <> 'undecided'
         WHERE f.open
         ORDER BY f.municipality, f.rule, f.severity, f.url, f.flag_id""").fetchall()
     return [_row(FLAG_COLUMNS, r, json_cols=("evidence",)) for r in rows]
@@ -252,10 +370,23 @@ def crawl_health(con: Any) -> list[dict[str, Any]]:
 
 
 def noise_rules(con: Any) -> list[dict[str, Any]]:
+    """Every noise rule, oldest first, with ``active`` and its ``history`` (disable / enable rows, newest first)."""
     cols = ("rule_id", "source_id", "kind", "program", "qualifier", "before_text", "after_text", "pattern", "reason",
             "created_by", "created_at")
-    rows = con.execute(f"SELECT {', '.join(cols)} FROM noise_rules ORDER BY created_at").fetchall()
-    return [dict(zip(cols, r)) for r in rows]
+    rows = con.execute(f"SELECT {', '.join(cols)} FROM noise_rules ORDER BY created_at, rule_id").fetchall()
+    history: dict[str, list[dict[str, Any]]] = {}
+    for review_id, key, status, reason, reviewer, decided_at in con.execute(
+            "SELECT review_id, item_key, status, reason, reviewer, decided_at FROM reviews WHERE item_type = ? "
+            "ORDER BY decided_at DESC, review_id DESC", [RULE_TYPE]).fetchall():
+        history.setdefault(key, []).append({"review_id": review_id, "status": status, "reason": reason,
+                                            "reviewer": reviewer, "decided_at": decided_at})
+    out = []
+    for r in rows:
+        rule = dict(zip(cols, r))
+        rule["history"] = history.get(rule["rule_id"], [])
+        rule["active"] = not rule["history"] or rule["history"][0]["status"] != "disabled"
+        out.append(rule)
+    return out
 
 
 def report_data(db_path: Path, since: str | None = None, run_ids: list[str] | None = None) -> dict[str, Any]:
@@ -265,6 +396,8 @@ def report_data(db_path: Path, since: str | None = None, run_ids: list[str] | No
         changes = select_changes(con, since, run_ids)
         flags = select_open_flags(con)
         versions = {c[k] for c in changes for k in ("before_version_id", "after_version_id") if c[k]}
+        versions |= {ev[k] for f in flags for ev in _evidence_facts(f["evidence"])
+                     for k in ("version_id", "before_version_id", "after_version_id") if isinstance(ev.get(k), str)}
         evidence_urls = {ev["source"] for f in flags for ev in _evidence_facts(f["evidence"]) if ev.get("source")}
         return {
             "changes": changes,
@@ -298,18 +431,41 @@ def _text_diffs(con: Any, after_ids: set[str]) -> dict[str, Any]:
 
 
 def archived_version(db_path: Path, version_id: str) -> dict[str, Any] | None:
-    """A stored version and its raw bytes (None when unknown)."""
+    """A stored version and its raw bytes (None when unknown), with the ids of the URL's previous and next
+    versions (``previous_id``, ``next_id``, by validity) and the previous version's main text."""
     with connect(db_path, read_only=True) as con:
         row = con.execute("""
+            WITH u AS (SELECT version_id, lag(version_id) OVER w AS previous_id, lead(version_id) OVER w AS next_id,
+                              row_number() OVER w AS number, count(*) OVER (PARTITION BY url) AS versions
+                       FROM versions WHERE url = (SELECT url FROM versions WHERE version_id = $1)
+                       WINDOW w AS (PARTITION BY url ORDER BY valid_from, version_id))
             SELECT v.version_id, v.url, v.source_id, v.sha256, v.media_type, v.charset, v.valid_from, v.valid_to,
-                   b.data, e.title, e.main_text
+                   NULL AS data, e.title, e.main_text, u.previous_id, u.next_id, u.number, u.versions
             FROM versions v JOIN blobs b USING (sha256) LEFT JOIN latest_extractions e USING (sha256)
-            WHERE v.version_id = ?""", [version_id]).fetchone()
-    if row is None:
-        return None
-    cols = ("version_id", "url", "source_id", "sha256", "media_type", "charset", "valid_from", "valid_to", "data",
-            "title", "main_text")
-    return dict(zip(cols, row))
+            JOIN u USING (version_id)
+            WHERE v.version_id = $1""", [version_id]).fetchone()
+        if row is None:
+            return None
+        cols = ("version_id", "url", "source_id", "sha256", "media_type", "charset", "valid_from", "valid_to", "data",
+                "title", "main_text", "previous_id", "next_id", "number", "versions")
+        out = dict(zip(cols, row))
+        out["data"] = read_blobs(con, [out["sha256"]]).get(out["sha256"])  # the table or a lake's blob store
+        out["previous_text"] = version_texts(con, {out["previous_id"]}).get(out["previous_id"]) \
+            if out["previous_id"] else None
+    return out
+
+
+def archive_texts(db_path: Path, version_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """For embedding in a standalone report: each version's URL, validity, sha256, media type and main text."""
+    if not version_ids:
+        return {}
+    ids = sorted(version_ids)
+    with connect(db_path, read_only=True) as con:
+        texts = version_texts(con, set(ids))
+        rows = con.execute(f"SELECT version_id, url, valid_from, valid_to, sha256, media_type FROM versions "
+                           f"WHERE version_id IN ({', '.join('?' * len(ids))})", ids).fetchall()
+    cols = ("version_id", "url", "valid_from", "valid_to", "sha256", "media_type")
+    return {r[0]: {**dict(zip(cols, r)), "main_text": texts.get(r[0])} for r in rows}
 
 
 def review_history(db_path: Path, item_type: str, item_key: str) -> list[dict[str, Any]]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from diffs.rules.base import Cross, Fetch, FlagFinding, Page, Rule
+from diffs.rules.base import Cross, Fetch, FlagFinding, Page, Rule, SourceRuns
 
 ORDER = ("fact_changed", "secondary_outdated", "secondary_contradicts_official", "stale_reference",
-         "missed_annual_update", "deadline_passed", "broken_link", "page_gone")  # display order; new rules follow
+         "missed_annual_update", "deadline_passed", "broken_link", "page_gone", "source_failing")  # display order; new rules follow
 
 
 def _discover() -> dict[str, Rule]:
@@ -37,4 +37,4 @@ def in_scope(scope: str) -> list[Rule]:
 
 LABELS = {name: rule.label for name, rule in RULES.items()}
 
-__all__ = ["RULES", "LABELS", "Rule", "FlagFinding", "Page", "Cross", "Fetch", "in_scope"]
+__all__ = ["RULES", "LABELS", "Rule", "FlagFinding", "Page", "Cross", "Fetch", "SourceRuns", "in_scope"]

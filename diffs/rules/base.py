@@ -2,7 +2,7 @@
 
 A rule is one module in ``diffs/rules/`` defining ``RULE = Rule(...)``: its name, the scope it
 checks (one current ``Page``, one official page against one secondary source — ``Cross`` — or
-one fetched URL — ``Fetch``), its default severity, its Japanese label, ``check(subject) ->
+one fetched URL — ``Fetch``, or one registry source's recent crawls — ``SourceRuns``), its default severity, its Japanese label, ``check(subject) ->
 list[FlagFinding]`` (pure), ``evidence(flag, texts, snippet)`` (the display rows of a stored
 flag's evidence, plain text) and ``summary(flag)`` (one line for a terminal).
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-SCOPES = ("page", "cross", "fetch")
+SCOPES = ("page", "cross", "fetch", "source")
 SEVERITIES = ("low", "medium", "high")
 
 
@@ -82,6 +82,16 @@ class Fetch:
     seen_at: Any
     had_content: bool
     response_class: str | None
+
+
+@dataclass(frozen=True)
+class SourceRuns:
+    """One registry source and its latest finished crawls, newest first: (run_id, started_at, failed, reason)."""
+
+    source_id: str
+    municipality: str | None
+    url: str | None  # its first start URL
+    runs: tuple[tuple[str, Any, bool, str | None], ...]
 
 
 Snippet = Callable[..., "dict[str, str] | None"]

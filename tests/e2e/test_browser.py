@@ -9,6 +9,7 @@ under tests/artifacts/.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error, sync_playwright
 
-from tests.support.helpers import free_port
+from tests.support.helpers import free_port, main
 from wardwatch.demo.script import demo_registry, demo_site_root
 from wardwatch.demo.server import DEMO_CONFIG, SiteServer
 from wardwatch.stages.crawl import crawl_subprocess
@@ -186,12 +187,11 @@ def change_article(page, text: str):
     return page.locator("#changes article.change", has_text=text)
 
 
-def test_html_report_in_chromium(chromium_path, browser, hostile_warehouse, tmp_path):
-    from wardwatch.report import render
-
+def test_html_report_in_chromium(chromium_path, browser, hostile_warehouse, tmp_path, monkeypatch):
+    monkeypatch.delenv("WARDWATCH_REVIEW_URL", raising=False)
     report = tmp_path / "report" / "report.html"
     report.parent.mkdir()
-    report.write_text(render(hostile_warehouse, "html"), encoding="utf-8")
+    assert main(["report", "--db", str(hostile_warehouse), "-o", str(report)]) == 0  # archived texts embedded
     page = browser.new_page()
     dialogs = watch_dialogs(page)
     requests: list[str] = []
@@ -208,9 +208,9 @@ def test_html_report_in_chromium(chromium_path, browser, hostile_warehouse, tmp_
     assert '学習支援事業 "><img src=x onerror=alert(1)>' in page.locator("#changes h4").all_inner_texts()
     assert hostile.locator(".snippet.after").inner_text() == (
         '変更後<script>alert(1)</script>受講料の助成は"><img src=x onerror=alert(1)>月額3,500円です。')
-    # archived versions are linked relatively; the diff is collapsed until opened
+    # archived versions are embedded in the file; the diff is collapsed until opened
     href = amount.locator("a", has_text="保存版").first.get_attribute("href")
-    assert href.startswith("archive/")
+    assert href.startswith("#archive-")
     diff = page.locator("details.diff").first
     assert diff.get_attribute("open") is None
     diff.locator("summary").click()
@@ -259,7 +259,7 @@ def test_review_app_in_chromium(chromium_path, browser, hostile_warehouse):
         assert amount.locator(".head .badge.state-reviewed").inner_text() == "確認済み"
         assert "テスト担当" in amount.locator(".review").inner_text()
         phone = change_article(page, "03-5984-4700")
-        assert phone.locator(".head .badge").last.inner_text() == "ノイズ"
+        assert phone.locator(".head .badge.state-noise").inner_text() == "ノイズ"
         assert "代表番号の付け替え(テスト)" in phone.inner_text() and "<b>メモ</b>" in phone.inner_text()
         assert "代表番号の付け替え(テスト)" in page.locator("#rules").inner_text()
         assert_nothing_injected(page)
@@ -280,7 +280,7 @@ def test_review_app_in_chromium(chromium_path, browser, hostile_warehouse):
                                  headers={"Origin": "http://evil.example"}).status == 403
         ok = page.request.post(decide, form={"item": item, "status": "follow_up", "csrf": token, "next": "/"},
                                headers={"Origin": app.base}, max_redirects=0)
-        assert ok.status == 303 and ok.headers["location"] == "/"
+        assert ok.status == 303 and re.fullmatch(r"/\?done=[0-9TZ]+-[0-9a-f]{8}", ok.headers["location"])
         assert page.request.get(app.base + "/", headers={"Host": "attacker.example"}).status == 400
 
         # the archived hostile page: sanitized, sandboxed, never executed
@@ -299,7 +299,7 @@ def test_review_app_in_chromium(chromium_path, browser, hostile_warehouse):
         assert "javascript:" not in body.lower().replace("&lt;script&gt;", "")
         shot(page, "archive.png")
 
-        # the static report served by the app: its relative archive links resolve to the app's /archive/<id>
+        # the static report served by the app: its archive links open the app's /archive/<id>
         page.goto(app.base + "/report?all=1")
         change_article(page, "上限5万円").locator("a", has_text="保存版").first.click()
         page.wait_for_load_state()
@@ -309,7 +309,8 @@ def test_review_app_in_chromium(chromium_path, browser, hostile_warehouse):
     with duckdb.connect(str(hostile_warehouse), read_only=True) as con:
         rows = con.execute("SELECT status, reviewer, reason FROM reviews ORDER BY decided_at").fetchall()
         rules = con.execute("SELECT source_id, kind, before_text, after_text, created_by FROM noise_rules").fetchall()
-    assert rows[:2] == [("reviewed", "テスト担当", None), ("noise", "テスト担当", "代表番号の付け替え(テスト)")]
+    # each change and its own fact_changed flag: one decision, two rows
+    assert rows[:4] == [("reviewed", "テスト担当", None)] * 2 + [("noise", "テスト担当", "代表番号の付け替え(テスト)")] * 2
     assert rules == [("demo-nerima", "phone", "03-5984-4742", "03-5984-4700", "テスト担当")]
 
 
@@ -331,3 +332,159 @@ def test_pdf_versions_download_as_attachments(hostile_warehouse):
         with pytest.raises(urllib.error.HTTPError) as missing:
             urllib.request.urlopen(f"{app.base}/archive/nope", timeout=10)
         assert missing.value.code == 404 and "Traceback" not in missing.value.read().decode()
+
+
+# --- the review workflow and the phone layout, at desktop and phone width -------------------------------
+
+WIDTHS = [pytest.param(1280, id="desktop"), pytest.param(390, id="phone")]
+
+
+def assert_fits(page, width: int) -> None:
+    """Nothing wider than the viewport: the document does not scroll sideways (tables scroll in their box)."""
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert inner == width and scroll <= width, f"{page.url}: {scroll}px wide in a {width}px viewport"
+
+
+def page_versions(db: Path, like: str) -> list[str]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        return [r[0] for r in con.execute("SELECT version_id FROM versions WHERE url LIKE ? ORDER BY valid_from",
+                                          [like]).fetchall()]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_report_file_layout_and_embedded_archive(chromium_path, browser, hostile_warehouse, tmp_path, monkeypatch,
+                                                 width):
+    monkeypatch.delenv("WARDWATCH_REVIEW_URL", raising=False)
+    report = tmp_path / "report.html"
+    assert main(["report", "--db", str(hostile_warehouse), "-o", str(report)]) == 0
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(report.as_uri())
+    assert_fits(page, width)
+    # the side-by-side diff: two columns on a desktop, stacked (before above after) on a phone
+    diff = page.locator("details.diff", has_text="syuurou.html").first
+    diff.locator("summary").click()
+    row = diff.locator("tr.change", has_text="5万円").first
+    left, right = row.locator("td.left").bounding_box(), row.locator("td.right").bounding_box()
+    if width < 700:
+        assert right["y"] >= left["y"] + left["height"] - 1 and right["x"] == left["x"]
+    else:
+        assert abs(right["y"] - left["y"]) < 1 and right["x"] > left["x"] + left["width"] - 1
+    assert_fits(page, width)
+    # 保存版 opens the version's text embedded in the file (no server, no dead link)
+    amount = change_article(page, "上限5万円")
+    link = amount.locator("a", has_text="保存版").first
+    href = link.get_attribute("href")
+    assert href.startswith("#archive-")
+    target = page.locator(f"[id='{href[1:]}']")
+    assert not target.locator(".archived-body").is_visible()
+    link.click()
+    assert target.locator(".archived-body").is_visible()
+    assert "貸付額は上限5万円" in target.locator("pre.text").inner_text()
+    assert_fits(page, width)
+    shot(page, f"report-{width}.png")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_review_workflow_in_chromium(chromium_path, browser, hostile_warehouse, width):
+    with ReviewServer(hostile_warehouse, reviewer="テスト担当") as app:
+        page = browser.new_page()
+        page.set_viewport_size({"width": width, "height": 900})
+        dialogs = watch_dialogs(page)
+        page.goto(app.base + "/")
+        assert_fits(page, width)
+        assert page.locator("#run-health").is_visible()  # the run-health banner, as in the report
+        # a change and its own fact_changed flag: one item
+        amount = change_article(page, "上限5万円")
+        assert "公式情報の変更" in amount.locator(".linked-flag").inner_text()
+        assert page.locator("#flags h3", has_text="公式情報の変更").count() == 0
+
+        # inline validation: ノイズ without a reason keeps what was typed, the message next to the field
+        phone = change_article(page, "03-5984-4700")
+        phone.locator("input[name=note]").fill("番号の付け替えを確認中")
+        phone.get_by_role("button", name="ノイズ").click()
+        page.wait_for_load_state()
+        phone = change_article(page, "03-5984-4700")
+        assert phone.locator(".field-error").inner_text() == "ノイズとして却下するには理由を入力してください。"
+        assert phone.locator("input[name=note]").input_value() == "番号の付け替えを確認中"
+        assert page.evaluate("document.activeElement.name") == "reason"
+        assert_fits(page, width)
+
+        # a decision is confirmed; undo puts the item back
+        phone.locator("input[name=reason]").fill("代表番号の付け替え")
+        phone.get_by_role("button", name="ノイズ").click()
+        page.wait_for_load_state()
+        assert "1件を「ノイズ」にしました。" in page.locator("#confirm").inner_text()
+        assert change_article(page, "03-5984-4700").count() == 0
+        assert_fits(page, width)
+        page.locator("#confirm").get_by_role("button", name="元に戻す").click()
+        page.wait_for_load_state()
+        assert "取り消し、前の状態に戻しました" in page.locator("#confirm").inner_text()
+        assert change_article(page, "03-5984-4700").locator(".head .badge.state-new").inner_text() == "未確認"
+
+        # bulk: every item shown for one source, one decision, then undone; and only the ticked ones
+        page.goto(app.base + "/?source=demo-mamamoi-kita")
+        shown = page.locator("input[name=shown]").count()
+        assert shown >= 2
+        page.locator("#bulk input[name=all_shown]").check()
+        page.locator("#bulk").get_by_role("button", name="確認済み").click()
+        page.wait_for_load_state()
+        assert f"{shown}件を「確認済み」にしました。" in page.locator("#confirm").inner_text()
+        assert page.locator("input[name=shown]").count() == 0
+        page.locator("#confirm").get_by_role("button", name="元に戻す").click()
+        page.wait_for_load_state()
+        assert page.locator("input[name=shown]").count() == shown
+        page.locator("label.pick input").first.check()
+        page.locator("#bulk").get_by_role("button", name="要確認").click()
+        page.wait_for_load_state()
+        assert "1件を「要確認」にしました。" in page.locator("#confirm").inner_text()
+        assert_fits(page, width)
+
+        # a noise rule: made from a dismissal, kept when the dismissal is undone, then disabled and re-enabled
+        page.goto(app.base + "/")
+        phone = change_article(page, "03-5984-4700")
+        phone.locator("input[name=reason]").fill("代表番号の付け替え")
+        phone.locator("input[name=make_rule]").check()
+        phone.get_by_role("button", name="ノイズ").click()
+        page.wait_for_load_state()
+        assert "ノイズルールを1件作成しました" in page.locator("#confirm").inner_text()
+        page.locator("#confirm").get_by_role("button", name="元に戻す").click()
+        page.wait_for_load_state()
+        assert change_article(page, "03-5984-4700").count() == 0  # no decision now, but the rule hides it
+        page.goto(app.base + "/rules")
+        assert_fits(page, width)
+        rule = page.locator("article.rule")
+        assert rule.count() == 1 and rule.locator(".badge").inner_text() == "有効"
+        rule.locator("input[name=reason]").fill("番号を確認するため")
+        rule.get_by_role("button", name="無効にする").click()
+        page.wait_for_load_state()
+        assert "ノイズルール 1件を無効にしました。" in page.locator("#confirm").inner_text()
+        assert page.locator("article.rule .badge").inner_text() == "無効"
+        page.goto(app.base + "/")
+        assert change_article(page, "03-5984-4700").count() == 1
+        page.goto(app.base + "/rules")
+        page.get_by_role("button", name="再び有効にする").click()
+        page.wait_for_load_state()
+        assert page.locator("article.rule .badge").inner_text() == "有効"
+        page.locator("article.rule details.history summary").click()
+        assert "無効化・テスト担当・理由: 番号を確認するため" in page.locator("article.rule details.history").inner_text()
+        page.goto(app.base + "/")
+        assert change_article(page, "03-5984-4700").count() == 0
+
+        # archived versions: previous / next, and the diff to the previous one
+        first, second = page_versions(hostile_warehouse, "%/syuurou.html")
+        page.goto(f"{app.base}/archive/{second}")
+        assert_fits(page, width)
+        assert "(最新の版)" in page.locator("nav.versions").inner_text()
+        assert page.locator("#diff-previous table.sbs ins", has_text="5").first.is_visible()
+        page.locator("nav.versions a[rel=prev]").click()
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/archive/{first}") and "(最初の版)" in page.locator("nav.versions").inner_text()
+        page.locator("nav.versions a[rel=next]").click()
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/archive/{second}")
+        assert_fits(page, width)
+        shot(page, f"archive-{width}.png")
+        assert dialogs == []

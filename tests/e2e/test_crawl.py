@@ -24,18 +24,20 @@ def test_first_crawl_fetches_the_right_urls(site, crawl, db):
     assert not any(p.startswith("/nerima/kosodatekyoiku") for p in fetched)  # not in `follow`
 
     versions = dict(q(db, "SELECT regexp_extract(url, '/[^/]+$'), media_type FROM versions"))
+    program_pages = ("koutou", "kousotsu", "zaitaku", "jidofuyo", "ikusei")  # linked from syuurou.html (depth 2)
     assert versions == {
         "/index.html": "text/html",
         "/syuurou.html": "text/html",
         "/jiritsushien.html": "text/html",
         "/hitorioya_guide.pdf": "application/pdf",
+        **{f"/{p}.html": "text/html" for p in program_pages},
     }
-    assert q(db, "SELECT count(*), count(DISTINCT sha256) FROM blobs")[0] == (4, 4)
+    assert q(db, "SELECT count(*), count(DISTINCT sha256) FROM blobs")[0] == (9, 9)
     # every version's blob is there and its hash is honest
-    assert q(db, "SELECT count(*) FROM versions v JOIN blobs b USING (sha256) WHERE sha256(b.data) = v.sha256")[0][0] == 4
+    assert q(db, "SELECT count(*) FROM versions v JOIN blobs b USING (sha256) WHERE sha256(b.data) = v.sha256")[0][0] == 9
     errors = dict(q(db, "SELECT regexp_extract(url, '/[^/]+$'), error_kind FROM fetches WHERE outcome = 'error'"))
     assert errors["/missing.html"] == "http_404" and errors["/staff.html"] == "robots"
-    # the section's other linked pages are not in the fixture site: recorded as 404s, nothing else
+    # the one page the section links to but does not have is a 404; robots.txt keeps staff.html out
     assert set(errors.values()) == {"http_404", "robots"}
     # the redirect was followed and recorded under the final URL, with the requested one kept; one of the two
     # fetches of syuurou.html stored its version (the scheduler's order decides which)
@@ -44,7 +46,7 @@ def test_first_crawl_fetches_the_right_urls(site, crawl, db):
     assert [r[:2] for r in rows] == [("/old.html", 200), ("/syuurou.html", 200)]
     assert sorted(r[2] for r in rows) == ["new_version", "unchanged"]
     run = q(db, "SELECT status, fetched, new_versions, errors FROM runs")[0]
-    assert run[0] == "ok" and run[2] == 4 and run[3] == len(errors)
+    assert run[0] == "ok" and run[2] == 9 and run[3] == len(errors)
 
 
 def test_unchanged_recrawl_is_answered_by_304_and_adds_nothing(site, crawl, db):
@@ -56,12 +58,12 @@ def test_unchanged_recrawl_is_answered_by_304_and_adds_nothing(site, crawl, db):
     after = q(db, "SELECT (SELECT count(*) FROM versions), (SELECT count(*) FROM blobs), (SELECT sum(size) FROM blobs)")[0]
     assert after == before
     second = q(db, "SELECT outcome, count(*) FROM fetches WHERE run_id = ? GROUP BY ALL", [result["run_id"]])
-    # 4 pages + old.html, whose redirect to syuurou.html is recorded as its own fetch
-    assert dict(second)["not_modified"] == 5
+    # 9 pages (4 + the 5 stand-ins syuurou.html links to) + old.html, whose redirect to syuurou.html is its own fetch
+    assert dict(second)["not_modified"] == 10
     assert "new_version" not in dict(second)
     # the requests carried validators built from the warehouse
     conditional = [p for _, p, s, h in site.log if s == 304]
-    assert len(conditional) == 5
+    assert len(conditional) == 10
     assert all("If-None-Match" in h for _, p, s, h in site.log if s == 304)
     # links of 304 pages were still followed (the PDF is only linked from index.html)
     assert f"{NERIMA}/documents/hitorioya_guide.pdf" in site.paths(304)
@@ -75,9 +77,9 @@ def test_changed_page_adds_one_version_and_closes_the_previous(site, site_versio
     assert len(rows) == 2
     (first_from, first_to), (second_from, second_to) = rows
     assert first_to == second_from and second_to is None
-    assert q(db, "SELECT count(*) FROM versions")[0][0] == 5
+    assert q(db, "SELECT count(*) FROM versions")[0][0] == 10
     outcomes = dict(q(db, "SELECT outcome, count(*) FROM fetches WHERE run_id = ? GROUP BY ALL", [result["run_id"]]))
-    assert outcomes["new_version"] == 1 and outcomes["not_modified"] == 3
+    assert outcomes["new_version"] == 1 and outcomes["not_modified"] == 8
 
 
 def test_shift_jis_page_without_charset_decodes_to_japanese(site, crawl, db):

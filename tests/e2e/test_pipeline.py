@@ -27,7 +27,7 @@ def test_v1_to_v2_gives_exactly_the_expected_changes_and_flags(tmp_path, site, s
         assert crawled["status"] == "ok", crawled
         extract_pending(db)
         results.append(detect_changes(db, today=date(2026, 11, 22)))
-    assert results[0]["changes"] == 0 and results[0]["first"] == 7
+    assert results[0]["changes"] == 0 and results[0]["first"] == 21  # 7 demo pages + the 14 stand-ins they link to
     assert (results[1]["content"], results[1]["changes"]) == (1, 2)
     rows = q(db, "SELECT program, kind, qualifier, change, before::VARCHAR, after::VARCHAR, before_text, after_text "
                  "FROM changes ORDER BY kind")
@@ -54,7 +54,11 @@ def test_run_crawls_then_extracts_and_facts_carry_evidence(site, registry, db):
     out = wardwatch("run", "--no-prefect", "--sources", str(registry), "--db", str(db), "--format", "json")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    assert result["extract"]["extracted"] == 4 and result["extract"]["errors"] == 0
+    assert result["extract"]["extracted"] == 9 and result["extract"]["errors"] == 0
+    (run_id,) = result["crawl"]["run_ids"]
+    assert result["crawl"]["run_id"] == run_id
+    (kinds,) = q(db, "SELECT error_kinds FROM runs WHERE run_id = ?", [run_id])[0]
+    assert json.loads(kinds) == result["crawl"]["sources"][0]["error_kinds"] == {"http_404": 1, "robots": 1}
     (row,) = q(db, "SELECT program, qualifier, value_num, text, url FROM current_facts "
                    "WHERE kind = 'amount' AND url LIKE '%/syuurou.html'")
     assert row[:4] == ("ひとり親家庭住宅支援資金貸付(東京都社会福祉協議会)", "上限", 40000, "上限4万円")

@@ -58,3 +58,37 @@ def test_csv_cells_are_parsed_by_kind():
     assert parse_value("rate", "10%") == 0.1 and parse_value("fiscal_year", "令和7年度") == 2025
     assert parse_value("phone", "０３－３４６３－２５５８") == "+81334632558" and parse_value("phone", "123") is None
     assert parse_value("period", "2025-04-01/2025-05-31") == {"start": "2025-04-01", "end": "2025-05-31"}
+
+
+def test_deeply_nested_json_is_a_file_problem_not_a_crash():
+    parsed = parse_dataset(b'{"systemsData": ' + b"[" * 200_000 + b"]" * 200_000 + b"}")
+    assert [str(p) for p in parsed.problems] == [
+        "file: not readable: arrays/objects nested more than 1000 levels deep (a program record needs 3)"]
+    assert parsed.facts == []
+
+
+def test_nested_values_below_the_limit_are_reported_by_field():
+    """A list 900 levels deep where text belongs: named by row and field, never turned into a string."""
+    rec = record(1)
+    rec["支援内容"] = json.loads("[" * 900 + "]" * 900)
+    rec["サービスID"] = json.loads("[" * 900 + "]" * 900)
+    text = [str(p) for p in parse_dataset(civichat_json([rec])).problems]
+    assert "row 1: field '支援内容': is list, expected text — columns look shifted" in text
+    assert "row 1: field 'サービスID': is list, expected text — columns look shifted" in text
+
+
+def test_a_number_too_long_to_read():
+    parsed = parse_dataset(b'{"systemsData": [{"x": ' + b"1" * 5000 + b"}]}")
+    assert [str(p) for p in parsed.problems] == ["file: not readable JSON: a number has more than 4,300 digits"]
+
+
+def test_csv_cell_over_the_field_limit_is_a_row_problem():
+    table = CSV_ROWS + [["渋谷区", "児童育成手当", "amount", "", "", "月額" + "1" * 140_000 + "円", ""]]
+    parsed = parse_dataset(csv_bytes(table, "utf-8"), "csv")
+    assert [str(p) for p in parsed.problems] == [
+        "row 6: cannot be read as CSV: a cell is longer than 131,072 characters (not a program dataset cell)"]
+
+
+def test_a_malformed_file_collects_no_facts():
+    parsed = parse_dataset(civichat_json([record(1), record(1)]))
+    assert parsed.problems and parsed.facts == []

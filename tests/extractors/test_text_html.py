@@ -220,3 +220,16 @@ def test_deeply_nested_markup_is_not_truncated() -> None:
     deep = "<strong><span>" * 400 + "深い" + "</span></strong>" * 400
     html = f"<html><body><main><p>{deep}</p><p>電話 03-5984-1319</p></main></body></html>"
     assert extract_html(html.encode()).text == "深い\n電話 03-5984-1319"
+
+
+def test_html_too_deep_even_for_flattening_is_partial_with_the_reason() -> None:
+    """Tables are kept when flattening (their rows matter), so 3 000 nested tables still pass
+    libxml2's depth limit: the page is extracted as far as the parser got, marked partial."""
+    from extractors.html import extract_html
+
+    depth = 3000
+    body = ("<html><body><main><p>上限4万円</p>" + "<table><tr><td>" * depth + "深い" + "</td></tr></table>" * depth
+            + "<p>上限5万円</p></main></body></html>").encode()
+    doc = extract_html(body)
+    assert doc.partial == "HTML nested too deep even after flattening: the text below level 2048 is cut"
+    assert doc.blocks[0].text == "上限4万円" and "上限5万円" not in doc.text

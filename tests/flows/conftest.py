@@ -69,11 +69,13 @@ class FakeStages:
         self.crawl_script: dict[str, list[Any]] = {}
         self.extract_script: dict[str, list[Any]] = {}
         self.diffs: dict[str, dict[str, Any]] = {}
+        self.changes: list[dict[str, Any]] = []  # fact-change rows the report model shows (warehouse.review shape)
         self.report: dict[str, Any] = {"markdown": "# wardwatch\n\nNothing changed.\n", "flags": []}
         self.attempts: dict[str, list[str]] = defaultdict(list)
         self.intervals: dict[str, list[tuple[float, float]]] = defaultdict(list)
 
-    def crawl_stage(self, sources_file: Path, db_path: Path, source_id: str, timeout: float | None = 3600) -> dict:
+    def crawl_stage(self, sources_file: Path, db_path: Path, source_id: str, timeout: float | None = 3600,
+                    run_id: str | None = None) -> dict:
         from wardwatch.stages.errors import TerminalStageError, TransientStageError
 
         self.attempts[f"crawl:{source_id}"].append("x")
@@ -105,8 +107,14 @@ class FakeStages:
         return self.diffs.get(source_id, {"changes": 0, "flags_opened": 0, "flags_closed": 0})
 
     def report_stage(self, db_path: Path, run_ids: list[str] | None = None) -> dict:
+        from wardwatch.report.model import build_report
+
         self.attempts["report"].append(",".join(run_ids or []))
-        return {"path": str(Path(db_path).parent / "reports" / "fake.html"), **self.report}
+        crawled = {k.split(":", 1)[1] for k in self.attempts if k.startswith("crawl:")}
+        health = [{"source_id": sid, "municipality": "練馬区", "source_kind": "official", "run_id": "r", "fetched": 3,
+                   "errors": 0, "ok": 3, "failed": False, "error_kinds": {}, "reason": None} for sid in sorted(crawled)]
+        model = build_report({"changes": self.changes, "flags": [], "health": health})  # what the notice is built from
+        return {"path": str(Path(db_path).parent / "reports" / "fake.html"), "model": model, **self.report}
 
 
 @pytest.fixture

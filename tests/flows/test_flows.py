@@ -61,10 +61,17 @@ def test_a_failing_source_does_not_stop_the_others(prefect_harness, fast_retries
     rows = {r["source_id"]: r for r in out["crawl"]["sources"]}
     assert rows["fixture-nerima"]["status"] == "ok" and rows["fixture-nerima"]["new_versions"] >= 4
     assert rows["down"]["status"] == "failed" and "connection_refused" in rows["down"]["reason"]
+    # the failed crawl's own numbers and run id, as `wardwatch crawl` and `run --no-prefect` show them
+    assert rows["down"]["fetched"] >= 1 and rows["down"]["errors"] == rows["down"]["fetched"]
+    assert rows["down"]["error_kinds"] == {"connection_refused": rows["down"]["fetched"]}
+    assert len(out["crawl"]["run_ids"]) == 2 and out["crawl"]["run_id"].startswith(out["crawl"]["run_ids"][0])
     assert out["crawl"]["status"] == "partial"
+    progress = [line for line in captured.err.splitlines() if line.startswith(("[1/2] ", "[2/2] "))]
+    assert sorted(line.split()[1] for line in progress) == ["down:", "fixture-nerima:"], captured.err[-3000:]
     assert out["prefect"]["flow_run_id"] and set(out["prefect"]["artifacts"]) == {"wardwatch-report", "wardwatch-open-flags"}
-    assert out["extract"]["extracted"] == 4 and out["extract"]["errors"] == 0  # the later stages ran for nerima
-    assert out["diff"]["changes"] == 0 and out["diff"]["first"] == 4
+    new = rows["fixture-nerima"]["new_versions"]  # every one of them went through the later stages
+    assert out["extract"]["extracted"] == new and out["extract"]["errors"] == 0
+    assert out["diff"]["changes"] == 0 and out["diff"]["first"] == new
 
 
 
@@ -135,6 +142,12 @@ def test_artifacts_are_created(run_pipeline, fake_stages, tmp_path):
     assert summary["report"]["artifacts"]["wardwatch-report"] == str(by_key["wardwatch-report"].id)
 
 
+CHANGE = {"after_version_id": "v2", "seq": 1, "url": "https://www.city.nerima.tokyo.jp/a.html", "source_id": "a",
+          "municipality": "練馬区", "source_kind": "official", "program": "住宅支援資金貸付", "kind": "amount",
+          "qualifier": "上限", "change": "changed", "before": 40000, "after": 50000, "before_text": "上限4万円",
+          "after_text": "上限5万円", "run_id": "run-a-1", "page": None, "before_version_id": "v1"}
+
+
 class Receiver:
     """A webhook endpoint on loopback answering ``status``; keeps the JSON bodies it got."""
 
@@ -166,18 +179,20 @@ class Receiver:
 def test_webhook_gets_the_changes(run_pipeline, fake_stages, tmp_path, monkeypatch):
     receiver = Receiver()
     monkeypatch.setenv("WARDWATCH_WEBHOOK_URL", receiver.url)
-    fake_stages.diffs = {"a": {"changes": 2, "flags_opened": 1, "flags_closed": 0}}
+    fake_stages.diffs = {"a": {"changes": 1, "flags_opened": 0, "flags_closed": 0}}
+    fake_stages.changes = [CHANGE]
     try:
         ok, summary = run_pipeline(tmp_path / "s.toml", tmp_path / "w.duckdb", ["a", "b"])
     finally:
         receiver.close()
     assert ok and summary["notified"] is True
     (body,) = receiver.bodies
-    assert body["text"].startswith("wardwatch: 2 fact change(s), 1 new flag(s) — a (2/1)")
-    assert body["changes"] == 2 and body["flags_opened"] == 1
-    assert body["sources"] == [{"source_id": "a", "changes": 2, "flags_opened": 1},
-                               {"source_id": "b", "changes": 0, "flags_opened": 0}]
-    assert body["flow_run_id"] == summary["flow_run"]["id"]
+    assert body["title"] == "wardwatch: 変更1件"
+    assert "練馬区 › 住宅支援資金貸付: 金額(上限) 上限4万円 → 上限5万円 https://www.city.nerima.tokyo.jp/a.html" in body["text"]
+    assert body["changes"] == 1 and body["failed_sources"] == []
+    assert body["sources"] == [{"source_id": "a", "status": "ok", "changes": 1, "flags_opened": 0},
+                               {"source_id": "b", "status": "ok", "changes": 0, "flags_opened": 0}]
+    assert body["flow_run_id"] == summary["flow_run"]["id"]  # identical notice in both modes: built by the runner
 
 
 @pytest.mark.slow  # runs the flow on the Prefect test server
@@ -197,6 +212,7 @@ def test_a_failing_webhook_never_fails_the_run(run_pipeline, fake_stages, tmp_pa
     receiver = Receiver(status=500) if failure == "http_500" else None
     monkeypatch.setenv("WARDWATCH_WEBHOOK_URL", receiver.url if receiver else f"http://127.0.0.1:{free_port()}/hook")
     fake_stages.diffs = {"a": {"changes": 1, "flags_opened": 0, "flags_closed": 0}}
+    fake_stages.changes = [CHANGE]
     try:
         ok, summary = run_pipeline(tmp_path / "s.toml", tmp_path / "w.duckdb", ["a"])
     finally:

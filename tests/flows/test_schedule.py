@@ -69,3 +69,26 @@ def test_schedule_list_never_imports_prefect(tmp_path):
                             f"main(['schedule', '--sources', {str(reg)!r}, '--list']); "
                             "sys.exit(1 if 'prefect' in sys.modules else 0)"], capture_output=True, text=True, timeout=60)
     assert probe.returncode == 0, probe.stderr
+
+
+@pytest.mark.slow  # starts a real Prefect server with its UI (~20-60 s on 2 cores)
+def test_the_schedule_server_ui_reaches_its_api_on_any_port(tmp_path, monkeypatch):
+    """`wardwatch schedule --port N`: the UI's /ui-settings names this server's API, not port 4200."""
+    import urllib.request
+
+    from tests.support.helpers import free_port
+    from wardwatch.cli.prefect_server import LocalServer
+
+    for name in ("PREFECT_API_URL", "PREFECT_UI_API_URL", "PREFECT_UI_URL", "PREFECT_SERVER_API_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    port = free_port()
+    assert port != 4200
+    server = LocalServer(tmp_path / "prefect", port=port, advertise=False).start()
+    try:
+        assert server.port == port
+        with urllib.request.urlopen(f"{server.ui_url}/ui-settings", timeout=30) as response:
+            settings = json.loads(response.read())
+    finally:
+        server.stop()
+    assert settings["api_url"] == f"http://127.0.0.1:{port}/api"
+    assert server.proc.poll() is not None  # stopped

@@ -54,9 +54,9 @@ def wh() -> Iterator[Warehouse]:
 
 
 def _fill(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("INSERT INTO sources VALUES ('src-a', '練馬区', '131202', 'official', NULL, [], [], '0 6 * * *', now()),"
-                "('src-b', '北区', '131172', 'official', NULL, [], [], '0 6 * * *', now()),"
-                "('src-h', '練馬区', '131202', 'secondary', NULL, [], [], '0 6 * * *', now())")
+    con.execute("INSERT INTO sources VALUES ('src-a', '練馬区', '131202', 'official', NULL, [], [], '0 6 * * *', now(), NULL),"
+                "('src-b', '北区', '131172', 'official', NULL, [], [], '0 6 * * *', now(), NULL),"
+                "('src-h', '練馬区', '131202', 'secondary', NULL, [], [], '0 6 * * *', now(), NULL)")
     pages = {"a": ("src-a", "https://a.example.jp/syuurou.html", TEXT_A1, TEXT_A2),
              "b": ("src-b", "https://b.example.jp/jutaku.html", TEXT_B1, TEXT_B2),
              "h": ("src-h", "https://h.example.jp/evil.html", TEXT_H1, TEXT_H2)}
@@ -234,3 +234,57 @@ def test_report_command(wh, tmp_path, capsys):
     assert capsys.readouterr().err.endswith("got 'run-2'\n")
     assert main(["report", "--format", "md", "--since", "2027-01-01"], warehouse=wh) == 0
     assert "新しい変更はありません" in capsys.readouterr().out
+
+
+def _archive_links(html: str) -> list[str]:
+    return re.findall(r'<a href="([^"]*)">保存版 ', html) + re.findall(r'前の版 <a href="([^"]*)"', html)
+
+
+def test_the_standalone_file_embeds_every_archived_version_it_links_to(wh, tmp_path, monkeypatch):
+    monkeypatch.delenv("WARDWATCH_REVIEW_URL", raising=False)
+    out = tmp_path / "report.html"
+    assert main(["report", "-o", str(out)], warehouse=wh) == 0
+    html = out.read_text(encoding="utf-8")
+    links = _archive_links(html)
+    assert links and all(h.startswith("#archive-") for h in links)  # nothing points at a missing file
+    for href in set(links):
+        vid = href.removeprefix("#archive-")
+        body = html.split(f'id="archive-{vid}"', 1)[1].split('<div class="archived"', 1)[0]
+        text = {"va1": TEXT_A1, "va2": TEXT_A2, "vb1": TEXT_B1, "vb2": TEXT_B2}.get(vid)
+        if text:
+            assert f'<pre class="text">{text}</pre>' in body, vid
+    assert set(links) >= {"#archive-va1", "#archive-va2", "#archive-vb2", "#archive-vh2"}
+    hostile = html.split('id="archive-vh2"', 1)[1].split('<div class="archived"', 1)[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile and "<script" not in hostile  # escaped like the rest
+
+
+def test_archive_links_point_at_the_review_app_when_its_address_is_known(wh, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("WARDWATCH_REVIEW_URL", raising=False)
+    out = tmp_path / "report.html"
+    assert main(["report", "-o", str(out), "--app-url", "http://127.0.0.1:8000/"], warehouse=wh) == 0
+    html = out.read_text(encoding="utf-8")
+    assert set(_archive_links(html)) >= {"http://127.0.0.1:8000/archive/va2", "http://127.0.0.1:8000/archive/va1"}
+    assert 'id="archive"' not in html and 'href="http://127.0.0.1:8000/">レビュー画面</a>' in html
+    monkeypatch.setenv("WARDWATCH_REVIEW_URL", "http://review.example.jp:8080")
+    assert main(["report", "-o", str(out)], warehouse=wh) == 0
+    assert "http://review.example.jp:8080/archive/va2" in _archive_links(out.read_text(encoding="utf-8"))
+    assert main(["report", "-o", str(out), "--app-url", "javascript:alert(1)"], warehouse=wh) == 2
+    assert "--app-url: expected the review app's http(s) address" in capsys.readouterr().err
+
+
+def test_a_change_and_its_fact_changed_flag_are_one_row_in_the_report(wh):
+    with wh.connect() as con:
+        ev = {"url": "https://a.example.jp/syuurou.html", "program": "ひとり親家庭住宅支援資金貸付", "kind": "amount",
+              "qualifier": "上限", "before_text": "上限4万円", "after_text": "上限5万円", "after_version_id": "va2",
+              "before_version_id": "va1"}
+        con.execute("INSERT INTO flag_records VALUES ('flag-fc', 'fact_changed', 'high', 'src-a', ?, ?, 'amount', ?, "
+                    "now(), now(), NULL, NULL)", [ev["url"], ev["program"], json.dumps(ev)])
+    model = build_report(report_data(wh))
+    assert "flag-fc" in {f["flag_id"] for f in model["flags"]}  # the model keeps it (Markdown, JSON, counts) ...
+    html = report_page(model)
+    assert 'id="f-flag-fc"' not in html  # ... the page shows it on its change
+    (row,) = re.findall(r'<li class="page" id="c-va2:0"[^>]*>', html)
+    assert 'data-flags="flag-fc"' in row
+    assert html.count("公式情報の変更") >= 1
+    record_decisions(wh, [("change", "va2:0")], "reviewed")
+    assert {f["flag_id"]: f["status"] for f in report_data(wh)["flags"]}["flag-fc"] == "reviewed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from twisted.internet.error import DNSLookupError, TimeoutError
@@ -69,6 +70,36 @@ def test_a_page_yields_exactly_the_links_worth_following():
     # not followed: the menu outside the section, the fragment-only and duplicate links, another site,
     # a private address, mailto:, tel:, javascript:
     assert all(r.callback.__name__ == "parse" and r.errback.__name__ == "failed" for r in requests)
+
+
+def deep_page(levels: int, tag: str = "div") -> str:
+    """A page whose links sit ``levels`` elements deep, with more links after the nesting closes."""
+    return ("<html><body>" + f'<{tag} class="wrap">' * levels + f'<a href="{SECTION}/syuurou.html">深い</a>'
+            + f'<area href="{SECTION}/soudan.html">' + f"</{tag}>" * levels
+            + f'<a href="{SECTION}/documents/hitorioya_guide.pdf">後</a></body></html>')
+
+
+@pytest.mark.parametrize("levels, tag", [(300, "div"), (3000, "div"), (3000, "span"), (3000, "a"), (50_000, "td"),
+                                         (3000, "noscript")])
+def test_links_below_thousands_of_levels_are_followed(levels, tag):
+    """libxml2 stops at 256 levels (2,048 with huge_tree) and drops every link below and after that point
+    (structure tags such as div/span/td are stripped for a second lxml pass; nested noscript needs the third,
+    tag-by-tag reading)."""
+    _, requests = parse(response(INDEX, deep_page(levels, tag).encode()))
+    expected = [f"{SECTION}/syuurou.html", f"{SECTION}/soudan.html", f"{SECTION}/documents/hitorioya_guide.pdf"]
+    if tag == "a":  # the nested <a>s have no href; the deepest link is inside them
+        assert [u for u, _, _ in follow_ups(requests)] == expected
+    else:
+        assert follow_ups(requests) == [(u, 1, INDEX) for u in expected]
+
+
+def test_deep_page_links_keep_base_and_ignore_markup_in_comments_and_scripts():
+    from spiders.links import page_links
+
+    html = ('<html><head><base href="https://ward.example/base/"></head><body>' + "<div>" * 3000
+            + '<!-- <a href="/commented.html"> --><script>document.write("<a href=\'/scripted.html\'>")</script>'
+            + '<a href="x.html?a=1&amp;b=2">x</a><iframe src="/frame.html"></iframe>' + "</div>" * 3000 + "</body></html>")
+    assert page_links(html) == ("https://ward.example/base/", ["x.html?a=1&b=2", "/frame.html"])
 
 
 def test_at_max_depth_only_documents_are_requested():

@@ -11,8 +11,9 @@ from types import SimpleNamespace
 import pytest
 from scrapy import Request, signals
 from scrapy.core.downloader import Slot
+from scrapy.exceptions import CannotResolveHostError
 from scrapy.settings import Settings
-from twisted.internet.error import ConnectionRefusedError, TimeoutError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError
 
 import spiders.retry
 from spiders.retry import BackoffRetryMiddleware, retry_after_seconds
@@ -108,6 +109,17 @@ def test_network_errors_are_retried_other_exceptions_are_not(mw, waits):
     assert isinstance(asyncio.run(mw.process_exception(request(PAGE), ConnectionRefusedError())), Request)
     assert asyncio.run(mw.process_exception(request(PAGE), ValueError("a bug"))) is None
     assert len(waits) == 2
+
+
+@pytest.mark.parametrize("error", [DNSLookupError("no such host: www.city.nerima.tokyo.jp"),
+                                   CannotResolveHostError("www.city.nerima.tokyo.jp")], ids=["twisted", "scrapy"])
+def test_an_unresolvable_host_is_not_retried(crawler, mw, waits, error):
+    # both are in Scrapy's RETRY_EXCEPTIONS (OSError subclasses): the stock middleware would try 3 times
+    assert isinstance(error, mw.exceptions_to_retry)
+    req = request(PAGE)
+    assert asyncio.run(mw.process_exception(req, error)) is None
+    assert "retry_times" not in req.meta and waits == []
+    assert crawler.stats.get_value("retry/count") is None
 
 
 def with_slot(crawler, delay: float = 0.0) -> Slot:

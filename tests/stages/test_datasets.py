@@ -172,3 +172,42 @@ def test_source_ids_dates_and_codes_come_from_the_file_and_the_municipality():
     assert dataset_date("programs.csv") is None
     assert (municipality_code("渋谷区"), municipality_code("東京都北区"), municipality_code("練馬区")) == ("131130", "131172", "131202")
     assert (municipality_code("全国"), municipality_code("熊本市")) == ("130001", None)
+
+
+def test_a_fifo_or_a_directory_is_refused_without_blocking(db, tmp_path):
+    import os
+
+    fifo = tmp_path / "programs.json"
+    os.mkfifo(fifo)  # nobody writes to it: reading would block forever
+    for path in (fifo, tmp_path):
+        with pytest.raises(DatasetError) as err:
+            import_dataset(db, path)
+        assert err.value.summary() == (f"{path}: nothing imported: not a regular file "
+                                       "(a FIFO, device or directory cannot be a dataset)")
+    assert counts(db) == (0, 0)
+
+
+def test_an_oversized_file_is_refused_before_parsing(db, tmp_path, monkeypatch):
+    import wardwatch.stages.datasets as stage
+
+    monkeypatch.setattr(stage, "MAX_DATASET_BYTES", 1000)
+    path = tmp_path / "big.json"
+    path.write_bytes(civichat_json([record(i) for i in range(10)]))
+    with pytest.raises(DatasetError) as err:
+        import_dataset(db, path)
+    assert err.value.summary() == (f"{path}: nothing imported: {path.stat().st_size:,} bytes: larger than the "
+                                   "0 MiB a dataset may have")
+    assert counts(db) == (0, 0)
+
+
+def test_many_facts_load_in_chunks_with_their_order(db, tmp_path, monkeypatch):
+    import warehouse.datasets as store
+
+    monkeypatch.setattr(store, "FACT_CHUNK", 7)
+    path = tmp_path / "datas_many_systemsdata@2026-01-01_x.json"
+    path.write_bytes(civichat_json([record(i, 支援内容=f"月額{10000 + i:,}円") for i in range(20)]))
+    result = import_dataset(db, path)
+    amounts = q(db, "SELECT seq, value_num FROM dataset_facts WHERE kind = 'amount' AND field = '支援内容' ORDER BY seq")
+    assert result["facts"] == q(db, "SELECT count(*) FROM dataset_facts")[0][0]
+    assert [int(v) for _, v in amounts] == [10000 + i for i in range(20)]
+    assert [s for (s,) in q(db, "SELECT seq FROM dataset_facts ORDER BY seq")] == list(range(result["facts"]))

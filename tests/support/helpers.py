@@ -236,11 +236,12 @@ class Rows:
 
 
 def healthy_history(wh: Warehouse) -> Warehouse:
-    """``wh`` migrated, with one URL's two versions (blobs ``a`` and ``b``), first fetches included."""
+    """``wh`` migrated, with one URL's two versions (blobs ``a`` and ``b``), first fetches and their run included."""
     from warehouse.schema import migrate
 
     migrate(wh)
     with wh.connect() as con:
+        con.execute("INSERT INTO runs (run_id, started_at, status) VALUES ('r', now(), 'ok')")  # the fetches' run
         rows = Rows(con)
         a, b = rows.blob(b"a"), rows.blob(b"b")
         rows.version("v1", "http://x/ok", a, 1, 2)

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import re
+import signal
+import sys
 
-from wardwatch.cli.common import Failed, add_db, add_format, add_sources, file_db, load_registry, resolve_db
+from wardwatch.cli.common import (
+    Failed,
+    Usage,
+    add_db,
+    add_format,
+    add_sources,
+    file_db,
+    load_registry,
+    print_json,
+    resolve_db,
+)
+
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sources(p)
     add_db(p)
     add_format(p)
+    p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)  # chosen by a parent run (wardwatch run)
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("migrate", help="create or upgrade the warehouse schema")
@@ -24,14 +40,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from spiders.progress import ProgressDisplay
     from wardwatch.cli.summaries import crawl_summary
+    from wardwatch.stages import interrupt
     from wardwatch.stages.crawl import crawl
+    from wardwatch.stages.errors import Interrupted
 
+    if os.environ.get(interrupt.PARENT_ENV):  # a child of `wardwatch run`: stop when it dies
+        interrupt.die_with_parent()
+    if args.run_id is not None and not RUN_ID.fullmatch(args.run_id):
+        raise Usage(f"--run-id {args.run_id!r}: not a run id (like 20261122T182202Z-a9d185)")
     sources = load_registry(args)
-    result = crawl(sources, file_db(args), progress=ProgressDisplay())
+    db_path = file_db(args)
+    child = bool(os.environ.get(interrupt.PARENT_ENV))  # `wardwatch run` prints its own progress lines
+    progress = ProgressDisplay(lines=None if child else (sys.stderr if args.format == "json" else sys.stdout))
+    progress.starting([s.id for s in sources])
+    result = crawl(sources, db_path, progress=progress, run_id=args.run_id)
     if args.format == "json":
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        print_json(result.to_json())
     else:
         print(crawl_summary(result))
+    if result.status == "interrupted":  # never "ok": summary and JSON say so, and the exit code
+        by = result.interrupted_by or ""
+        sys.stdout.flush()
+        if by.startswith("SIG") and hasattr(signal, by):
+            raise Interrupted(getattr(signal, by), f"crawl {result.run_id} interrupted by {by}; "
+                                                   "what was fetched is stored, the next run crawls again")
+        raise Failed(f"crawl {result.run_id} was interrupted (spider closed: {by or 'shutdown'})")
     if result.status != "ok":
         raise Failed(f"{len(result.failed_sources)} of {len(result.sources)} sources failed "
                      f"(first: {result.failed_sources[0]['source_id']}: {result.failed_sources[0]['reason']})")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from wardwatch.cli.common import Failed, Usage, add_db, add_format, resolve_db
+from wardwatch.cli.common import Failed, Usage, add_db, add_format, print_json, resolve_db, safe_print
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,14 +42,16 @@ def cmd_import_dataset(args: argparse.Namespace) -> int:
                                 fmt=args.format_in)
     except DatasetError as exc:
         if args.format == "json":
-            print(json.dumps(exc.to_json(), ensure_ascii=False, indent=2))
+            print_json(exc.to_json())
         else:
-            print(problems_table(exc))
-        raise Failed(exc.summary()) from None
+            safe_print(problems_table(exc))
+        from extractors.termsafe import terminal_safe
+
+        raise Failed(terminal_safe(exc.summary(), keep_newlines=False)) from None
     if args.format == "json":
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print_json(result)
     else:
-        print(import_summary(result))
+        safe_print(import_summary(result))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wardwatch.cli.common import Failed, Usage, add_format
+from wardwatch.cli.common import Failed, Usage, add_format, check_db_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from wardwatch.demo.script import DemoError, ForeignWarehouse, run_demo
 
+    check_db_path(args.db)  # a FIFO, a device or a directory is refused like any --db
     try:
         return run_demo(args.db, fmt=args.format)
     except ForeignWarehouse as exc:

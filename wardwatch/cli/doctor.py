@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from wardwatch.cli.common import Failed, add_db, add_format, resolve_db
+from extractors.termsafe import safe_print
+from wardwatch.cli.common import Failed, add_db, add_format, print_json, resolve_db
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("doctor", help="check the warehouse's integrity",
-                       description="Check that every version has its blob (with an honest hash), validity intervals "
-                                   "do not overlap, every fact points to a version, and nothing a crash could break "
-                                   "is broken. Exit 0 when healthy, 1 when a problem was found.")
+                       description="Check that every version has its blob (with an honest hash) and agrees with its "
+                                   "first fetch, validity intervals do not overlap, every fetch has its run, every "
+                                   "fact points to a version and still matches its extraction's main text and value, "
+                                   "and nothing a crash could break is broken. Exit 0 when healthy, 1 when a problem "
+                                   "was found.")
     add_db(p)
     add_format(p)
     p.set_defaults(func=cmd_doctor)
@@ -24,9 +26,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     report = check(resolve_db(args))
     if args.format == "json":
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        print_json(report.to_json(), indent=2)
     else:
-        print(render(report))
+        safe_print(render(report))
     if not report.healthy:
         raise Failed(f"{report.db}: {len(report.problems)} integrity problem(s): "
                      + "; ".join(f"{p.check} ({p.count})" for p in report.problems))

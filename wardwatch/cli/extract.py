@@ -4,28 +4,47 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
+import stat
+import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
-from wardwatch.cli.common import Failed, add_db, add_format, resolve_db
+from wardwatch.cli.common import Failed, Usage, add_db, add_format, print_json, resolve_db
 from wardwatch.cli.summaries import extraction_summary
 
-MAX_BYTES = 32 * 1024 * 1024
+MAX_BYTES = 32 * 1024 * 1024  # the crawler's download cap
+FETCH_SECONDS = 120.0  # a URL's whole download
+
+
+BUDGET_HELP = ("Per-document budget (extraction past it ends 'partial' with the reason): WARDWATCH_EXTRACT_SECONDS "
+               "(60, for the PDF parse and again for the fact rules), WARDWATCH_EXTRACT_FACTS (20000), "
+               "WARDWATCH_EXTRACT_BYTES (decompressed PDF streams, 268435456), WARDWATCH_EXTRACT_PAGES (500), "
+               "WARDWATCH_EXTRACT_MEMORY (address space of the PDF parser process, 2147483648; 0 = parse in-process).")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="print the facts in one document (a file or a URL)",
-                       description="Extract amounts, dates, ages and contacts from one HTML page or PDF.")
+                       description="Extract amounts, dates, ages and contacts from one HTML page or PDF "
+                                   "(a regular file or an http(s) URL, at most 32 MiB).",
+                       epilog=BUDGET_HELP)
     p.add_argument("target", metavar="FILE_OR_URL")
     p.add_argument("--charset", help="charset to assume for HTML (default: detect)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                   help="fetch from this host even if it is a private/loopback address (verbatim, like "
+                        "allowed_domains; redirects elsewhere are still checked)")
     add_format(p, ("json", "table"))
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("reextract", help="re-extract every stored version with the current extractor",
                        description="Extract facts for every stored version that the current extractor version has "
-                                   "not seen (all of them after an extractor upgrade), from the stored raw bytes.")
+                                   "not seen (all of them after an extractor upgrade), from the stored raw bytes.",
+                       epilog=BUDGET_HELP)
     add_db(p)
     p.add_argument("--source", dest="source_id", metavar="ID", help="only this source's versions")
     p.add_argument("--force", action="store_true", help="redo versions already extracted by this extractor version")
@@ -33,50 +52,205 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_reextract)
 
 
-def read_target(target: str) -> tuple[bytes, str | None, str | None, str]:
-    """(body, media type, charset, name) of a local file or an http(s) URL."""
+def read_target(target: str, allow_hosts: tuple[str, ...] = ()) -> tuple[bytes, str | None, str | None, str]:
+    """(body, media type, charset, name) of a local file or an http(s) URL.
 
+    Files: only regular files, at most MAX_BYTES (a FIFO, a device such as /dev/zero, a directory
+    → Usage). URLs: the crawler's address guard applies to the first request and to every
+    redirect (private, loopback, link-local … addresses refused unless the host is in
+    ``allow_hosts`` verbatim), at most MAX_BYTES within FETCH_SECONDS.
+    """
     if target.startswith(("http://", "https://")):
-        from spiders.responses import charset_of, media_type_of
-        from spiders.settings import USER_AGENT
-
-        request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as resp:
-                body = resp.read(MAX_BYTES + 1)
-                ctype = resp.headers.get("Content-Type")
-        except (urllib.error.URLError, OSError) as exc:
-            raise Failed(f"{target}: cannot fetch: {getattr(exc, 'reason', exc)}") from None
-        if len(body) > MAX_BYTES:
-            raise Failed(f"{target}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
-        return body, media_type_of(ctype, body), charset_of(ctype), target
+        return _fetch(target, frozenset(h.lower().strip("[]") for h in allow_hosts))
     path = Path(target)
+    return _read_file(path, target), _media_of(path), None, str(path)
+
+
+def _media_of(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    return "application/pdf" if suffix == ".pdf" else ("text/html" if suffix in (".html", ".htm") else None)
+
+
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def _read_file(path: Path, target: str) -> bytes:
+    """A regular file's bytes (opened non-blocking, so a FIFO never hangs the open)."""
     try:
-        body = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise Failed(f"{target}: cannot read: {exc.strerror}") from None
-    media = "application/pdf" if path.suffix.lower() == ".pdf" else ("text/html" if path.suffix.lower() in (".html", ".htm") else None)
-    return body, media, None, str(path)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = next((label for test, label in _KINDS if test(st.st_mode)), "not a regular file")
+            raise Usage(f"{target}: is {kind}, not a regular file")
+        if st.st_size > MAX_BYTES:
+            raise Usage(f"{target}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, 1024 * 1024)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_BYTES:  # grew while being read
+            raise Usage(f"{target}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise Failed(f"{target}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _check_url(url: str, allowed: frozenset[str]) -> None:
+    """The crawler's rules for one URL: http(s) only; an IP-literal host must be public (the
+    connected address is checked again in ``_guarded_connection``)."""
+    from spiders.safety import ALLOWED_SCHEMES, ip_literal, non_public_reason
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise _Refused(f"{parts.scheme or 'no'} scheme is not http(s)")
+    host = (parts.hostname or "").lower().rstrip(".")
+    if not host:
+        raise _Refused("no host")
+    if host in allowed:
+        return
+    literal = ip_literal(host)
+    reason = non_public_reason(literal) if literal else None
+    if reason:
+        raise _Refused(f"{host} is a {reason} address")
+
+
+def _guarded_create(allowed: frozenset[str]) -> Any:
+    """socket.create_connection that refuses non-public peers of non-allowed hosts before any byte is sent."""
+    from spiders.safety import non_public_reason
+
+    def create(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        host = str(address[0]).lower().strip("[]").rstrip(".")
+        sock = socket.create_connection(address, *args, **kwargs)
+        if host not in allowed:
+            peer = sock.getpeername()[0]
+            reason = non_public_reason(peer)
+            if reason:
+                sock.close()
+                raise _Refused(f"{host} resolves to {peer}, a {reason} address")
+        return sock
+
+    return create
+
+
+def _opener(allowed: frozenset[str]) -> urllib.request.OpenerDirector:
+    import http.client
+
+    create = _guarded_create(allowed)
+
+    class GuardedHTTP(http.client.HTTPConnection):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            self._create_connection = create
+
+    class GuardedHTTPS(http.client.HTTPSConnection):
+        def __init__(self, *a: Any, **kw: Any) -> None:
+            super().__init__(*a, **kw)
+            self._create_connection = create
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req: Any) -> Any:
+            return self.do_open(GuardedHTTP, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req: Any) -> Any:
+            return self.do_open(GuardedHTTPS, req, context=self._context)
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        max_redirections = 10
+
+        def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+            location = headers.get("location") or headers.get("uri")
+            if location:
+                newurl = urljoin(req.full_url, location)
+                try:
+                    _check_url(newurl, allowed)
+                except _Refused as exc:
+                    raise _Refused(f"redirect to {newurl[:200]} refused: {exc}") from None
+            return super().http_error_302(req, fp, code, msg, headers)
+
+        http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
+    # no proxies: the address checked must be the address connected to
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), HTTPHandler(), HTTPSHandler(), Redirects())
+
+
+def _fetch(target: str, allowed: frozenset[str]) -> tuple[bytes, str | None, str | None, str]:
+    from extractors.termsafe import terminal_safe
+    from spiders.responses import charset_of, media_type_of
+    from spiders.settings import USER_AGENT
+
+    shown = terminal_safe(target[:200], keep_newlines=False)
+    try:
+        _check_url(target, allowed)
+    except _Refused as exc:
+        raise Usage(f"{shown}: refused: {terminal_safe(str(exc), keep_newlines=False)} "
+                    "(--allow-host HOST to fetch it anyway)") from None
+    request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
+    deadline = time.monotonic() + FETCH_SECONDS
+    try:
+        with _opener(allowed).open(request, timeout=30) as resp:
+            chunks, size = [], 0
+            while size <= MAX_BYTES:
+                if time.monotonic() > deadline:
+                    raise Failed(f"{shown}: still downloading after {FETCH_SECONDS:g} s")
+                chunk = resp.read(256 * 1024)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            body = b"".join(chunks)
+            ctype = resp.headers.get("Content-Type")
+    except _Refused as exc:
+        raise Failed(f"{shown}: refused: {terminal_safe(str(exc), keep_newlines=False)}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, _Refused):
+            raise Failed(f"{shown}: refused: {terminal_safe(str(reason), keep_newlines=False)}") from None
+        raise Failed(f"{shown}: cannot fetch: {terminal_safe(str(reason), keep_newlines=False)}") from None
+    if len(body) > MAX_BYTES:
+        raise Failed(f"{shown}: larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    return body, media_type_of(ctype, body), charset_of(ctype), target
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from extractors.facts import extract_facts, facts_to_json
-    from extractors.model import ExtractionError
+    from extractors.facts import extract_facts_result, facts_to_json
+    from extractors.model import Budget, ExtractionError
+    from extractors.termsafe import terminal_safe
     from extractors.text import extract_document
 
-    body, media, charset, name = read_target(args.target)
     try:
-        doc = extract_document(body, media, charset=args.charset or charset, url=name)
+        budget = Budget.from_env()
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    body, media, charset, name = read_target(args.target, tuple(args.allow_host))
+    name = terminal_safe(name, keep_newlines=False)
+    try:
+        doc = extract_document(body, media, charset=args.charset or charset, url=name, budget=budget)
     except ExtractionError as exc:
         raise Failed(f"{name}: {exc}") from None
-    facts = facts_to_json(extract_facts(doc))
+    result = extract_facts_result(doc, budget=budget)
+    facts = facts_to_json(result.facts)
+    notes = [*(f"partial: {r}" for r in (doc.partial, result.partial) if r), *result.warnings, *doc.warnings]
     if args.format == "json":
-        # ensure_ascii: crawled text may carry C1 controls or bidi overrides; \u escapes keep them inert
-        print(json.dumps(facts, ensure_ascii=True, indent=2))
+        print_json(facts)  # Japanese as is; C1 controls and bidi overrides \u-escaped (extractors.termsafe)
     else:
         print(facts_table(facts))
-        for w in doc.warnings:
-            print(f"warning: {name}: {w}")
+    for w in notes:
+        print(f"warning: {name}: {terminal_safe(w, keep_newlines=False)}", file=sys.stderr)
     if not doc.text.strip() and doc.warnings:
         raise Failed(f"{name}: {doc.warnings[0]}")
     return 0
@@ -101,16 +275,25 @@ def facts_table(facts: list[dict[str, Any]]) -> str:
 
 
 def cmd_reextract(args: argparse.Namespace) -> int:
+    from extractors.model import Budget
     from wardwatch.stages.extract import extract_pending
     from warehouse.schema import migrate
 
+    try:
+        budget = Budget.from_env()
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
     db = resolve_db(args)
     if not db.exists():
         raise Failed(f"{db}: no warehouse here (run `wardwatch crawl` first)")
     migrate(db)
-    result = extract_pending(db, source_id=args.source_id, force=args.force)
+    if args.source_id:
+        from wardwatch.cli.filters import require_known_sources
+
+        require_known_sources(db, [args.source_id])
+    result = extract_pending(db, source_id=args.source_id, force=args.force, budget=budget)
     if args.format == "json":
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print_json(result)
     else:
         print(extraction_summary(result))
     return 0

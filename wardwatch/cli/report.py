@@ -6,10 +6,10 @@ import argparse
 import os
 import socket
 import sys
-from datetime import datetime
 from pathlib import Path
 
-from wardwatch.cli.common import Failed, Usage, add_db, add_format, resolve_db
+from wardwatch.cli.common import Failed, Usage, add_db, add_format, resolve_db, write_output_file
+from wardwatch.cli.since import add_since, resolve_since, zone
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,16 +19,21 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "crawl health. Items marked reviewed or noise (`wardwatch review`) and changes "
                                    "matched by a noise rule are left out unless --all is given.")
     add_db(p)
-    p.add_argument("--since", metavar="DATE|RUN", help="only changes detected since this date/time or run id")
+    add_since(p, tz_help="time zone for --since dates without an offset")
     add_format(p, ("html", "md", "json"))
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument("--all", action="store_true", help="include items already reviewed or dismissed as noise")
+    p.add_argument("--app-url", metavar="URL", default=None,
+                   help="HTML: link archived versions (保存版) to the review app at URL (default: "
+                        "$WARDWATCH_REVIEW_URL); without it their extracted text is embedded in the file")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("review", help="the review app: a local web page to mark changes and flags",
-                       description="Serve the review queue on 127.0.0.1: filter by ward, program, flag rule and "
-                                   "status; mark each item 確認済み / 要確認 / ノイズ with a note. Decisions are stored "
-                                   "in the warehouse. Stop with Ctrl+C.")
+                       description="Serve the review queue on 127.0.0.1: filter by ward, source, program, flag rule "
+                                   "and status; mark items 確認済み / 要確認 / ノイズ with a note, one by one or in bulk, "
+                                   "and undo; list, disable and re-enable noise rules (/rules); archived versions with "
+                                   "previous/next and a diff (/archive/<id>); an Atom feed of changes and flags "
+                                   "(/feed.atom?ward=…). Decisions are stored in the warehouse. Stop with Ctrl+C.")
     add_db(p)
     p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
@@ -47,39 +52,46 @@ def _port(value: str) -> int:
     return port
 
 
-def check_since(db: Path, since: str | None) -> None:
-    from warehouse.review import RUN_ID_RE, run_exists
-
-    if not since:
-        return
-    if RUN_ID_RE.fullmatch(since):
-        if not run_exists(db, since):
-            raise Usage(f"--since: no run {since!r} in {db}")
-        return
-    try:
-        datetime.fromisoformat(since)
-    except ValueError:
-        raise Usage(f"--since: expected a date (2026-11-01), a date-time or a run id, got {since!r}") from None
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from wardwatch.report import render
 
     db = resolve_db(args)
     if not db.exists():
         raise Failed(f"{db}: no warehouse here (run `wardwatch crawl` or `wardwatch demo` first)")
-    check_since(db, args.since)
-    out = render(db, args.format, since=args.since, include_all=args.all)
+    args.since = resolve_since(db, args.since, zone(args.timezone))  # a run id or an ISO time with its offset
+    from wardwatch.outfile import check_target
+
+    if args.output is not None:
+        try:
+            check_target(args.output)  # refuse a symlink before the work, not after it
+        except ValueError as exc:
+            raise Usage(str(exc)) from None
+    out = _html_report(db, args) if args.format == "html" else render(db, args.format, since=args.since,
+                                                                       include_all=args.all)
     if args.output is None:
-        sys.stdout.write(out)
+        # on the terminal: escapes and controls removed (JSON: escaped, still valid); -o FILE keeps the render as is
+        from extractors.termsafe import safe_json_text, terminal_safe
+
+        sys.stdout.write(safe_json_text(out) if args.format == "json" else terminal_safe(out))
         return 0
-    try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(out, encoding="utf-8")
-    except OSError as exc:
-        raise Failed(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    write_output_file(args.output, out)
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _html_report(db: Path, args: argparse.Namespace) -> str:
+    """The HTML report: archived versions linked to the review app (--app-url / $WARDWATCH_REVIEW_URL) or
+    embedded in the file."""
+    from wardwatch.report import model_of
+    from wardwatch.report.archive import embed_archive
+    from wardwatch.report.html import REVIEW_URL_ENV, report_page, review_url
+
+    app_url = args.app_url if args.app_url is not None else os.environ.get(REVIEW_URL_ENV)
+    if app_url and not review_url(app_url):
+        where = "--app-url" if args.app_url is not None else f"${REVIEW_URL_ENV}"
+        raise Usage(f"{where}: expected the review app's http(s) address (http://127.0.0.1:8000), got {app_url!r}")
+    model = embed_archive(db, model_of(db, since=args.since, include_all=args.all), app_url=app_url or "")
+    return report_page(model, app_url=app_url or "")
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -99,6 +111,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.host not in LOOPBACK:
         print(f"warning: binding {args.host} makes the review app reachable from other machines", file=sys.stderr)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"wardwatch review: http://{shown}:{args.port}/ ({db}; Ctrl+C to stop)", file=sys.stderr)
+    print(f"wardwatch review: http://{shown}:{args.port}/ ({db}; Atom feed: /feed.atom; Ctrl+C to stop)",
+          file=sys.stderr)
     serve(db, host=args.host, port=args.port, reviewer=reviewer)
     return 0

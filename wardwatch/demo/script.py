@@ -3,14 +3,15 @@ the changes. The runs are the runner's (``wardwatch/runner.py``), exactly as `wa
 
 from __future__ import annotations
 
-import json
 import sys
 from importlib import resources
 from pathlib import Path
 
 from diffs.rules import RULES
+from extractors.termsafe import safe_json, safe_print
 from spiders.registry import to_toml
 from wardwatch.demo.server import DEMO_CONFIG, SiteServer
+from wardwatch.outfile import write_output
 from wardwatch.report import render
 from wardwatch.runner import RunOptions, run
 from warehouse.analyst import changes, flags
@@ -73,7 +74,7 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
     db_path = Path(db_path)
     _prepare_db(db_path)
     root = demo_site_root()
-    say = (lambda *a: print(*a, file=sys.stderr)) if fmt == "json" else print
+    say = (lambda *a: safe_print(*a, file=sys.stderr)) if fmt == "json" else safe_print
     results = []
     with SiteServer(root / "v1", DEMO_CONFIG) as site:
         registry = db_path.parent / "demo-sources.toml"
@@ -94,25 +95,24 @@ def run_demo(db_path: Path, fmt: str = "table") -> int:
                 for row in s["crawl"]["sources"] if row["source_id"] == sid) + f"; {facts} facts extracted")
     first = earliest_run(db_path, results[-1]["run_ids"])
     fact_changes = changes(db_path, first) if first else []
-    # outdated program data; crawl health (broken links, pages gone) is in the report
-    open_flags = [f for f in flags(db_path, open_only=True) if f["rule"] not in RULES or RULES[f["rule"]].scope != "fetch"]
+    open_flags = flags(db_path, open_only=True)  # every open flag the report shows, crawl health included
     report = db_path.with_name("demo-report.html")
-    report.write_text(render(db_path, "html"), encoding="utf-8")
+    write_output(report, render(db_path, "html"))
     if fmt == "json":
         runs = [{"status": r["status"], "run_ids": r["run_ids"], "sources": r["sources"], "report": r["report"]["path"]}
                 for r in results]
-        print(json.dumps({"runs": runs, "changes": fact_changes, "flags": open_flags}, ensure_ascii=False, indent=2,
-                         default=str))
+        print(safe_json({"runs": runs, "changes": fact_changes, "flags": open_flags}, indent=2, default=str))
         return 0
     print("\nFacts that changed in the second run:")
     for c in fact_changes:
-        print(f"  {_ward(c['url'])} {c['program']}: {c['kind']}"
+        safe_print(f"  {_ward(c['url'])} {c['program']}: {c['kind']}"
               f"{' (' + c['qualifier'] + ')' if c['qualifier'] else ''} {c['before_text']} → {c['after_text']}"
               f" ({c['detected_at'][:10]})")
-    print("\nOpen flags (outdated program data):")
-    for f in open_flags:
+    print("\nOpen flags (outdated program data, then crawl health):")
+    health = {r.name for r in RULES.values() if r.scope in ("fetch", "source")}
+    for f in sorted(open_flags, key=lambda f: f["rule"] in health):
         rule = RULES.get(f["rule"])
-        print(f"  [{f['severity']}] {f['rule']}: {f['program'] or '-'} — {rule.summary(f) if rule else f['url']}")
+        safe_print(f"  [{f['severity']}] {f['rule']}: {f['program'] or '-'} — {rule.summary(f) if rule else f['url']}")
     print(f"\neditor report: {report}  (one self-contained HTML file)")
     print(f"warehouse: {db_path}\n  try: wardwatch review --db {db_path}        # review app on http://127.0.0.1:8000"
           f"\n       wardwatch changes --db {db_path}\n       wardwatch flags --open --db {db_path}"

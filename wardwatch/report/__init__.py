@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from wardwatch.report.archive import embed_archive
 from wardwatch.report.html import report_page
 from wardwatch.report.markdown import to_markdown
 from wardwatch.report.model import build_report, to_json
@@ -22,7 +23,10 @@ def model_of(db_path: Warehouse | Path, *, since: str | None = None, run_ids: li
 
 def render(db_path: Warehouse | Path, fmt: str = "html", *, since: str | None = None, run_ids: list[str] | None = None,
            include_all: bool = False) -> str:
-    return render_model(model_of(db_path, since=since, run_ids=run_ids, include_all=include_all), fmt)
+    model = model_of(db_path, since=since, run_ids=run_ids, include_all=include_all)
+    if fmt == "html":  # a standalone file: the archived versions it links to travel with it
+        model = embed_archive(db_path, model)
+    return render_model(model, fmt)
 
 
 def render_model(model: dict[str, Any], fmt: str = "html") -> str:

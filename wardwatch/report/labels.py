@@ -21,6 +21,45 @@ KIND_LABELS = {
     "age": "年齢", "phone": "電話番号", "fax": "FAX", "email": "メール", "address": "住所", "department": "担当",
     "office_hours": "受付時間", "url": "URL",
 }
+# what each fetch error kind (fetches.error_kind) means for an editor, and what to do about it
+ERROR_KIND_LABELS = {
+    "dns": "ホスト名を解決できません(ドメインの誤り・ネットワーク未接続)",
+    "timeout": "応答がありません(タイムアウト)",
+    "connection": "接続が切れました",
+    "connection_refused": "接続を拒否されました(サーバー停止中)",
+    "truncated": "応答が途中で切れました",
+    "too_large": "サイズ上限を超えました",
+    "empty": "本文が空でした",
+    "ignored": "取得を取りやめました",
+    "robots": "robots.txt で禁止されています",
+    "robots_unavailable": "robots.txt を取得できません(サーバーエラーのため全体を取得しません)",
+    "offsite": "対象サイトの外です",
+    "offsite_redirect": "別サイトへ転送されました",
+    "redirect_scheme": "http/https 以外へ転送されました",
+    "redirect_loop": "転送がループしています",
+    "too_many_redirects": "転送が多すぎます",
+    "private_address": "内部ネットワークのアドレスです(取得しません)",
+    "scheme": "http/https 以外のURLです",
+    "http_404": "ページがありません(404)",
+    "http_410": "ページは削除されました(410)",
+    "http_403": "アクセスを拒否されました(403)",
+    "http_429": "アクセスが多すぎると言われました(429)",
+    "http_500": "サーバーエラー(500)",
+    "http_502": "サーバーエラー(502)",
+    "http_503": "サーバーが一時的に利用できません(503)",
+    "http_504": "サーバーの応答待ちで時間切れ(504)",
+}
+
+
+def error_kind_label(kind: str) -> str:
+    """Japanese explanation of an error kind; HTTP statuses without their own label are described generically."""
+    if kind in ERROR_KIND_LABELS:
+        return ERROR_KIND_LABELS[kind]
+    if kind.startswith("http_") and kind[5:].isdigit():
+        code = int(kind[5:])
+        return f"サーバーエラー({code})" if code >= 500 else f"HTTPエラー({code})"
+    return kind
+
 
 def flag_evidence(flag: dict[str, Any], texts: dict[str, str], snippet: Snippet) -> list[dict[str, Any]]:
     """Display rows {label, text, url, version_id, snippet} for a flag's evidence (all plain text),

@@ -7,8 +7,8 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from wardwatch.report.labels import STATUS_LABELS
-from wardwatch.report.model import sections
+from wardwatch.report.labels import STATUS_LABELS, error_kind_label
+from wardwatch.report.model import merge_linked_flags, sections
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
@@ -70,22 +70,31 @@ def _flag(f: dict[str, Any]) -> list[str]:
 
 
 def to_markdown(model: dict[str, Any]) -> str:
+    model = merge_linked_flags(model)  # a change and its own fact_changed flag are one item
     s = model["summary"]
     lines = [f"# {esc(model['title'])}", "", f"作成: {esc(str(model['generated_at'] or '').replace('T', ' ')[:16])}" + _scope(model["scope"]), "",
              "## 概要", ""]
+    health = model["run_health"]
+    mark = "✅" if health["level"] == "ok" else ("⚠️" if health["trustworthy"] else "🛑")
+    lines += [f"> {mark} **{esc(health['message'])}**"
+              + (f"(取得できなかったソース: {esc('、'.join(health['failed']))})" if health["failed"] else ""), ""]
     rules = s["rules"]
-    lines.append("| 区 | 変更 | " + " | ".join(esc(r["label"]) for r in rules) + " |")
-    lines.append("|---|---:|" + "---:|" * len(rules))
-    for w in s["wards"] + [{"municipality": "合計", **s["total"]}]:
-        lines.append(f"| {esc(w['municipality'])} | {w['changes']} | "
-                     + " | ".join(str(w["flags"][r["rule"]]) for r in rules) + " |")
+    if s["wards"]:
+        lines += _table(["区", "変更", *(r["label"] for r in rules)], ["---", "---:", *("---:" for _ in rules)],
+                        [[w["municipality"], w["changes"], *(w["flags"][r["rule"]] for r in rules)]
+                         for w in s["wards"] + [{"municipality": "合計", **s["total"]}]])
+    elif health["trustworthy"]:
+        lines.append("対応が必要な項目はありません。")
+    else:
+        lines.append("取得できなかったソースがあるため、対応が必要な項目は確認できていません。")
     if model["hidden"]:
         lines += ["", "非表示: " + "、".join(f"{_label(k)} {n}件" for k, n in sorted(model["hidden"].items()))
                   + "(`wardwatch report --all` で表示)"]
     secs = sections(model)
     lines += ["", f"## 変更 ({s['total']['changes']}件)", ""]
     if not model["change_groups"]:
-        lines += ["新しい変更はありません。", ""]
+        lines += ["新しい変更はありません。" if health["trustworthy"]
+                  else "取得できたソースに新しい変更はありません(取得できなかったソースの変更は不明です)。", ""]
     if secs["shared"]:
         lines += ["### 複数のページに共通する変更", ""]
         for g in secs["shared"]:
@@ -115,11 +124,11 @@ def to_markdown(model: dict[str, Any]) -> str:
     lines += ["## クロールの状態", ""]
     h = model["health"]
     if h["sources"]:
-        lines += ["| ソース | 区 | 取得 | エラー | 状態 |", "|---|---|---:|---:|---|"]
-        for src in h["sources"]:
-            kinds = ", ".join(f"{k} {n}" for k, n in src["error_kinds"].items())
-            lines.append(f"| {esc(src['source_id'])} | {esc(src['municipality'])} | {src['fetched']} | {src['errors']} | "
-                         f"{'失敗' if src['failed'] else '一部エラー'} {esc(kinds)} |")
+        lines += _table(["ソース", "区", "取得", "エラー", "状態", "内訳"], ["---", "---", "---:", "---:", "---", "---"],
+                        [[src["source_id"], src["municipality"], src["fetched"], src["errors"],
+                          "失敗" if src["failed"] else "一部エラー",
+                          "、".join(f"{error_kind_label(k)} {n}件" for k, n in sorted(src["error_kinds"].items()))]
+                         for src in h["sources"]])
     else:
         lines.append("最新のクロールでエラーはありません。")
     if h["broken_links"]:
@@ -130,6 +139,16 @@ def to_markdown(model: dict[str, Any]) -> str:
             source = f" ← {link(ev['linked_from'])}" if ev.get("linked_from") else ""
             lines.append(f"- {esc(f['rule_label'])}: {link(f['url'])} ({status}){source}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(header: list[str], align: list[str], rows: list[list[Any]]) -> list[str]:
+    """A GitHub-flavoured Markdown table: header, separator and rows always have the same column count."""
+    assert len(header) == len(align)
+    out = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join(align) + "|"]
+    for r in rows:
+        cells = [esc(c) for c in r] + [""] * (len(header) - len(r))
+        out.append("| " + " | ".join(cells[:len(header)]) + " |")
+    return out
 
 
 def _diff_lines(rows: list[dict[str, Any]]) -> list[str]:

@@ -20,6 +20,7 @@ from wardwatch.report.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
     STATUS_LABELS,
+    error_kind_label,
     flag_evidence,
 )
 
@@ -232,7 +233,8 @@ def build_report(data: dict[str, Any], *, status: str = "open", ward: str | None
         "change_groups": groups,
         "diffs": diffs,
         "flags": [f for f in flags if f["rule"] not in HEALTH_RULES],
-        "health": {"sources": [s for s in data.get("health", []) if s["failed"] or s["errors"]],
+        "run_health": run_health(data.get("health", [])),
+        "health": {"sources": [_explained(s) for s in data.get("health", []) if s["failed"] or s["errors"]],
                    "broken_links": [f for f in flags if f["rule"] in HEALTH_RULES]},
         "noise_rules": [{k: _s(v) if k == "created_at" else v for k, v in r.items()} for r in data.get("noise_rules", [])],
         "choices": {"wards": sorted({r["municipality"] for r in data.get("changes", []) + data.get("flags", [])
@@ -241,6 +243,35 @@ def build_report(data: dict[str, Any], *, status: str = "open", ward: str | None
                                         if r.get("program")}),
                     "rules": sorted({r["rule"] for r in data.get("flags", [])})},
     }
+
+
+def run_health(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The banner at the top of every report: did the latest crawl of each source work?
+
+    ``level`` is ``failed`` (no source could be fetched), ``partial`` (some could not), ``errors`` (all
+    fetched, some pages failed), ``ok`` or ``none`` (no finished crawl yet). A failed source means its
+    changes are unknown — never "nothing changed"."""
+    total = len(sources)
+    failed = [s["source_id"] for s in sources if s["failed"]]
+    with_errors = [s["source_id"] for s in sources if s["errors"] and not s["failed"]]
+    if not total:
+        level, message = "none", "まだクロールの記録がありません — 変更の有無は分かりません"
+    elif len(failed) == total:
+        level, message = "failed", f"{total}件中{total}件のソースを取得できませんでした — 変更なしではありません"
+    elif failed:
+        level, message = "partial", (f"{total}件中{len(failed)}件のソースを取得できませんでした — "
+                                     "これらのソースの変更は確認できていません")
+    elif with_errors:
+        level, message = "errors", f"{total}件のソースを取得しました(うち{len(with_errors)}件は一部のページでエラー)"
+    else:
+        level, message = "ok", f"{total}件のソースをすべて取得しました"
+    return {"level": level, "message": message, "sources": total, "failed": failed, "with_errors": with_errors,
+            "trustworthy": level in ("ok", "errors")}
+
+
+def _explained(source: dict[str, Any]) -> dict[str, Any]:
+    kinds = [{"kind": k, "label": error_kind_label(k), "count": n} for k, n in sorted(source["error_kinds"].items())]
+    return {**source, "error_kinds_explained": kinds}
 
 
 def summarize(items: list[dict[str, Any]], flags: list[dict[str, Any]]) -> dict[str, Any]:
@@ -254,6 +285,32 @@ def summarize(items: list[dict[str, Any]], flags: list[dict[str, Any]]) -> dict[
                                for r in rules}})
     return {"rules": [{"rule": r, "label": RULE_LABELS.get(r, r)} for r in rules], "wards": rows,
             "total": {"changes": len(items), "flags": {r: sum(f["rule"] == r for f in flags) for r in rules}}}
+
+
+def merge_linked_flags(model: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``model`` where each fact_changed flag raised for a change shown in it is left out of the flag
+    list and put on the change item (``item["flags"]``, ``group["flags"]``): one item, one row."""
+    by_change: dict[tuple, list[dict[str, Any]]] = {}
+    for f in model.get("flags", []):
+        ev = f.get("raw_evidence") if f.get("rule") == "fact_changed" else None
+        if isinstance(ev, dict):
+            key = (f.get("url"), ev.get("after_version_id"), f.get("kind"), f.get("program") or "",
+                   ev.get("qualifier") or "", ev.get("before_text"), ev.get("after_text"))
+            by_change.setdefault(key, []).append(f)
+    merged: set[str] = set()
+    groups = []
+    for g in model.get("change_groups", []):
+        items = []
+        for it in g["items"]:
+            key = (it.get("url"), it.get("after_version_id"), it.get("kind"), it.get("program") or "",
+                   it.get("qualifier") or "", it.get("before_text"), it.get("after_text"))
+            flags = by_change.get(key, [])
+            merged |= {f["flag_id"] for f in flags}
+            items.append({**it, "flags": flags})
+        flags = [f for it in items for f in it["flags"]]
+        groups.append({**g, "items": items, "flags": flags})
+    return {**model, "change_groups": groups, "flags": [f for f in model.get("flags", []) if f["flag_id"] not in merged],
+            "merged_flags": sorted(merged)}
 
 
 def sections(model: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,9 @@ order; several versions dated the same day are kept in import order, one second 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ CODES = {
     "練馬区": "131202", "足立区": "131211", "葛飾区": "131229", "江戸川区": "131237",
 }
 SOURCE_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+MAX_DATASET_BYTES = 64 * 2**20  # Civichat's national file is ~2 MB; a valid 35 MB / 200k-record file imports in ~0.4 GB
 _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 
@@ -73,14 +76,12 @@ def import_dataset(db: Warehouse | str | Path, path: str | Path, *, source_id: s
         raise ValueError(f"unknown dataset format {fmt!r} (expected {' or '.join(FORMATS)})")
     if source_id is not None and not SOURCE_ID_RE.fullmatch(source_id):
         raise ValueError(f"invalid source id {source_id!r} (lower-case letters, digits, - and _)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(path, [Problem(None, None, None, f"cannot read: {exc.strerror}")]) from None
+    data = read_dataset_file(path)
+    sha = hashlib.sha256(data).hexdigest()
     parsed = parse_dataset(data, fmt, municipality=municipality)
+    del data
     if parsed.problems:
         raise DatasetError(path, parsed.problems, parsed.records)
-    sha = hashlib.sha256(data).hexdigest()
     sid = source_id or default_source_id(path.name, parsed.format)
     result: dict[str, Any] = {"path": str(path), "source_id": sid, "format": parsed.format, "sha256": sha,
                               "records": parsed.records, "facts": len(parsed.facts), "warnings": []}
@@ -99,6 +100,32 @@ def import_dataset(db: Warehouse | str | Path, path: str | Path, *, source_id: s
     except DatasetConflict as exc:
         raise DatasetError(path, [Problem(None, None, None, str(exc))]) from None
     return {**result, **loaded}
+
+
+def read_dataset_file(path: Path) -> bytes:
+    """The file's bytes; a FIFO, a device or a directory (which would block or never end) and files over
+    MAX_DATASET_BYTES are refused as a file-level problem."""
+    def refuse(why: str) -> DatasetError:
+        return DatasetError(path, [Problem(None, None, None, why)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # O_NONBLOCK: opening a FIFO never waits for a writer
+    except OSError as exc:
+        raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise refuse("not a regular file (a FIFO, device or directory cannot be a dataset)")
+    with os.fdopen(fd, "rb") as fh:
+        if st.st_size > MAX_DATASET_BYTES:
+            raise refuse(f"{st.st_size:,} bytes: larger than the {MAX_DATASET_BYTES // 2**20} MiB a dataset may have")
+        try:
+            data = fh.read(MAX_DATASET_BYTES + 1)
+        except OSError as exc:
+            raise refuse(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_DATASET_BYTES:
+        raise refuse(f"larger than the {MAX_DATASET_BYTES // 2**20} MiB a dataset may have")
+    return data
 
 
 def default_source_id(filename: str, fmt: str) -> str:

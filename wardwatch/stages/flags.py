@@ -3,7 +3,8 @@
 Page rules depend on the date, so every current page is re-checked when the date changed since
 the last evaluation; otherwise only pages that changed are. Cross rules (secondary sources against
 official pages of the same municipality) and fetch rules (broken links, pages gone) always run
-over everything.
+over everything, and so do source rules (a source failing run after run), which the runner also
+evaluates on their own after every run (:func:`evaluate_source_flags`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from diffs.rules import Cross, Fetch, Page, in_scope
+from diffs.rules import Cross, Fetch, Page, SourceRuns, in_scope
 from diffs.rules.base import FlagFinding
 from extractors.eras import fiscal_year_start_of
 from warehouse import flags as store
@@ -33,6 +34,7 @@ def evaluate_flags(db: Warehouse | Path, *, today: date, changed_urls: set[str] 
         findings += page_findings(wh, scope[i : i + BATCH], today)
     findings += cross_findings(wh)
     findings += fetch_findings(wh)
+    findings += source_findings(wh)
     keep_open: set[str] = set()
     if not full:  # page flags of pages outside this evaluation stay as they are
         page_rules = {r.name for r in in_scope("page")}
@@ -42,6 +44,26 @@ def evaluate_flags(db: Warehouse | Path, *, today: date, changed_urls: set[str] 
     store.record_evaluation(wh, today, "full" if full else "changed", len(scope), opened, closed)
     return {"flags_opened": opened, "flags_closed": closed, "flag_scope": "full" if full else "changed",
             "documents_checked": len(scope)}
+
+
+def evaluate_source_flags(db: Warehouse | Path) -> dict[str, Any]:
+    """Only the source rules (``source_failing``): run after every run, also when no source got as far as
+    the diff stage (a run where every crawl failed still opens the flag)."""
+    wh = Warehouse.of(db)
+    names = {r.name for r in in_scope("source")}
+    keep_open = {fid for fid, rule, _url in store.open_flags(wh) if rule not in names}
+    opened, closed = store.apply(wh, source_findings(wh), keep_open)
+    return {"flags_opened": opened, "flags_closed": closed}
+
+
+def source_findings(wh: Warehouse) -> list[dict[str, Any]]:
+    rules = in_scope("source")
+    out = []
+    for sid, municipality, url, history in store.source_runs(wh):
+        subject = SourceRuns(source_id=sid, municipality=municipality, url=url, runs=tuple(history))
+        for rule in rules:
+            out += [_finding(f, sid, url) for f in rule.check(subject)]
+    return out
 
 
 def _finding(f: FlagFinding, source_id: str | None, url: str | None) -> dict[str, Any]:

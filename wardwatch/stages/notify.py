@@ -1,32 +1,51 @@
-"""A Slack-compatible JSON note to a webhook (no Prefect import: usable with `--no-prefect` too).
+"""Send a run's notice: Apprise URLs (email, Slack, Teams, LINE, Discord, ntfy, … — ``--notify URL``,
+repeatable, or ``$WARDWATCH_NOTIFY``) and/or a JSON webhook (``--webhook URL`` / ``$WARDWATCH_WEBHOOK_URL``:
+a Slack-compatible ``text`` plus structured fields).
 
-The body is generic JSON with a Slack ``text`` line plus structured fields. Posting never raises:
-a refused connection, an HTTP error or a timeout comes back as a one-line reason.
+The notice itself (Japanese title and body) is built by ``wardwatch.report.notice`` from the report
+model; this stage only delivers it. Delivery never raises and never fails the run: every URL that
+could not be reached comes back as a one-line reason (the caller logs a warning).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import urllib.request
+from dataclasses import dataclass, field
 from typing import Any
 
 WEBHOOK_ENV = "WARDWATCH_WEBHOOK_URL"
+NOTIFY_ENV = "WARDWATCH_NOTIFY"
 TIMEOUT_S = 10.0
 
 
-def webhook_body(per_source: dict[str, dict[str, Any]], run_ids: list[str], flow_run_id: str | None,
-                 flow_run_url: str | None) -> dict[str, Any]:
-    """A generic JSON body with a Slack ``text`` line plus structured fields."""
-    rows = [{"source_id": sid, "changes": d.get("changes") or 0, "flags_opened": d.get("flags_opened") or 0}
-            for sid, d in per_source.items()]
-    changes = sum(r["changes"] for r in rows)
-    flags = sum(r["flags_opened"] for r in rows)
-    where = ", ".join(f"{r['source_id']} ({r['changes']}/{r['flags_opened']})" for r in rows if r["changes"] or r["flags_opened"])
-    text = f"wardwatch: {changes} fact change(s), {flags} new flag(s) — {where}"
-    if flow_run_url or flow_run_id:
-        text += f" · flow run {flow_run_url or flow_run_id}"
-    return {"text": text, "event": "wardwatch.changes", "changes": changes, "flags_opened": flags, "sources": rows,
-            "run_ids": run_ids, "flow_run_id": flow_run_id, "flow_run_url": flow_run_url}
+@dataclass
+class Delivery:
+    sent: list[str] = field(default_factory=list)  # redacted targets that accepted the notice
+    errors: list[str] = field(default_factory=list)  # "target: why"
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.sent)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "errors": self.errors}
+
+
+def notify_urls(given: list[str] | None = None) -> list[str]:
+    """``--notify`` URLs, else ``$WARDWATCH_NOTIFY`` (separated by spaces or commas)."""
+    urls = list(given or [])
+    if not urls:
+        urls = [u for u in re.split(r"[\s,]+", os.environ.get(NOTIFY_ENV, "")) if u]
+    return list(dict.fromkeys(urls))
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs: scheme and host only (tokens and passwords live in the rest)."""
+    m = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/]*@)?([^/?#:]*)", url)
+    return f"{m.group(1)}://{m.group(2) or '…'}" if m else "(not a URL)"
 
 
 def post_json(url: str, body: dict[str, Any], timeout: float = TIMEOUT_S) -> str | None:
@@ -42,17 +61,32 @@ def post_json(url: str, body: dict[str, Any], timeout: float = TIMEOUT_S) -> str
         return f"{type(exc).__name__}: {exc}"
 
 
-def notify(url: str | None, per_source: dict[str, dict[str, Any]], run_ids: list[str], flow_run_id: str | None = None,
-           flow_run_url: str | None = None, log: Any = None) -> bool:
-    """POST when any source has fact changes or new flags and a webhook URL is given; True if delivered.
-    A failing webhook never fails the run: ``log`` (a logger) gets a warning."""
-    if not url or not any((d.get("changes") or d.get("flags_opened")) for d in per_source.values()):
-        return False
-    body = webhook_body(per_source, run_ids, flow_run_id, flow_run_url)
-    error = post_json(url, body)
-    if log is not None:
-        if error:
-            log.warning("webhook not delivered (the run goes on): %s", error)
-        else:
-            log.info("webhook delivered: %s", body["text"])
-    return error is None
+def send_apprise(url: str, title: str, body: str) -> str | None:
+    """One Apprise URL; None when delivered, else why not (never raises)."""
+    import apprise
+
+    target = apprise.Apprise()
+    with apprise.LogCapture(level=apprise.logging.WARNING) as captured:
+        if not target.add(url):
+            return "not a notification URL Apprise knows (see https://github.com/caronc/apprise/wiki)"
+        try:
+            ok = target.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+        except Exception as exc:  # a plugin bug must not fail the run
+            return f"{type(exc).__name__}: {exc}"
+        log = captured.getvalue().strip().splitlines()
+    if ok:
+        return None
+    return (log[-1] if log else "the service did not accept the notification")[:300]
+
+
+def deliver(title: str, body: str, payload: dict[str, Any], *, urls: list[str], webhook: str | None) -> Delivery:
+    """Send the notice to every Apprise URL and the webhook (``payload`` + Slack ``text``)."""
+    out = Delivery()
+    for url in urls:
+        error = send_apprise(url, title, body)
+        (out.errors.append(f"{redact(url)}: {error}") if error else out.sent.append(redact(url)))
+    if webhook:
+        error = post_json(webhook, {"text": f"{title}\n{body}", "title": title, "body": body,
+                                    "event": "wardwatch.run", **payload})
+        (out.errors.append(f"{redact(webhook)}: {error}") if error else out.sent.append(redact(webhook)))
+    return out

@@ -1,0 +1,488 @@
+"""Document-level pass over contact facts: ``resolve_contacts(facts, doc) -> facts``.
+
+The line rules (:mod:`extractors.rules_contacts`) see one line; these decisions need the document:
+
+* **Area codes of local numbers.** A number written without its area code ("☎ 5-3311",
+  value "5-3311", ``local: true``) gets the area code of the document's full numbers of the same
+  exchange code (01656-5-3837 gives 01656 to 5-3311) — or, when no full number shares its exchange,
+  of a number marked 代表 (switchboard) in the document — and becomes E.164 ("+81165653311";
+  ``local`` dropped). It stays local when that is not unambiguous: no candidate, candidates with
+  different area codes in one document (all local numbers of a document are in the publisher's own
+  area), or only area codes the document itself contrasts with local numbers. When the caller
+  gives the publisher's ``switchboard`` (the municipality's main number, e.g. from the source
+  registry), its area code is the home of every local number that fits it, unless the document
+  contrasts that area with its local numbers. Contrast: a full number written next to
+  (same or adjacent line) a local number of the same exchange is from another area, or the writer
+  would have left out its area code too ("名寄警察署 ☎01654-2-0110 美深警察庁舎 ☎2-1110").
+  Number lengths are checked: 5-3311 (5 digits) only takes a 4-digit area code (01656); the
+  resulting number must be valid for ``phonenumbers``.
+  A local number proposed without any label ("中井経済課長5-3314", a staff table) is kept only
+  when a labelled number of the document has the same exchange code (else dropped), or when it is
+  in a table column whose header (the table's first row) says 電話番号/TEL/連絡先 (FAX: a fax). Such a
+  column lists other offices' numbers too: it takes the switchboard's area code only for an exchange
+  the publisher's own numbers use (the switchboard's, a full number of that area, a ☎-labelled local
+  number); "道道 | 出張所 | 2-1081" stays local.
+* **Office hours broken across two lines** (a PDF line break, a narrow cell: 「午前10時〜」 / 「午後4時」)
+  are one office_hours fact whose span covers the line break (not when the text is already another fact).
+* **Weekdays of office hours.** A window with no day words gets "Mo-Fr " when its line says
+  平日, 開庁(日/時間), 土日祝日を除く / 土・日・祝日除く or 土日(祝日)は休み, or an adjacent line does and
+  its own line names no other days (words inside another office_hours fact are that fact's days;
+  翌平日 is not a weekday window).
+* **Whether a unit name that may be something else is a department.** A name with 課/係/委員会/部/局
+  in it is one (総務課総務財政室, 住民課保健福祉室保健福祉センター), and so is a 署/所/委員会 name of
+  more than one word (名寄警察署, 音威子府駐在所). A 室/センター/事務所/出張所 name without them — it
+  may be a room, a facility or a venue — and one common noun naming a kind of institution
+  (警察署, 税務署, 実行委員会) are kept only in a contact context: in its sentence (40 characters
+  either side) or, when its line is short (a contact block), on the adjacent lines, a phone/fax/email
+  or お問い合わせ/問合せ/連絡先/担当/申込先/提出先/までご連絡; 問 (㉄) just before it; a staff name
+  printed after it (◇教育委員会阿部 郁也); an item of a list of institutions (児童相談所、子ども家庭
+  支援センター、保健所) — or when the same unit name (without a place name in front) is kept in such
+  a context elsewhere in the document (保健福祉センター内で… once "問 保健福祉センター ☎9-3050"
+  appears; 総合福祉事務所 once 練馬総合福祉事務所相談係 is a contact). A kindergarten's event
+  (幼児センターにて七夕会), a bus stop (「高齢者センター」停留所) or a room (相談室) is not a contact unit.
+* **Staff surnames glued in front of a unit** (「山田子育て支援課」, Sudachi 人名) are cut when the
+  document names the unit without them elsewhere.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import replace
+from functools import lru_cache
+
+import phonenumbers
+
+from extractors.lineview import LineView
+from extractors.model import Document, Fact
+from extractors.rules_contacts import WEAK_SUFFIXES, find_office_hours
+from extractors.tokenizer import tokenize
+
+_GENERIC_KIND_ENDINGS = ("署", "所", "委員会")
+_STRONG_UNIT_RE = re.compile("課|係|委員会|部|局")
+_UNIT_SEGMENT_RE = re.compile(r".+?(?:課|係|室|センター|事務所|出張所|委員会|事務局|担当|部|局)")
+_CONTACT_WORDS_RE = re.compile(r"お?問い?合わ?せ|問合せ|連絡先|担当|申込先|申し込み先|提出先|申請先"
+                               r"|(?:まで|へ|に)\s*[ごお]?(?:連絡|相談|問い?合わ?せ|申し?込)")
+_ASKED_BEFORE_RE = re.compile(r"[問㉄]\s*[:：]?\s*$")
+_WEEKDAY_CONTEXT_RE = re.compile(
+    r"(?<![翌前])平日(?!以外)|開庁|閉庁日を?除|土(?:曜日?)?[\s\u3000]*[・、,，]?[\s\u3000]*日(?:曜日?)?[^。\n]{0,14}?(?:除[くき外]|以外|休[み館業診日]|閉[庁館])"
+)
+_DAY_WORDS_RE = re.compile("[月火水木金土日]曜|土日|第[1-5１-５一二三四五][・、]")
+_DAY_PREFIX_RE = re.compile(r"^[A-Z]")
+_SWITCHBOARD_RE = re.compile("代表")
+_NEAR = 40  # characters around a unit in a long line (a PDF paragraph) that count as its context
+_SHORT_LINE = 60
+_INSTITUTION = r"(?:所|センター|課|室|機関|署|病院|施設)"
+_LISTED_AFTER_RE = re.compile(rf"\s*[、,・や]\s*[^、,。\s]{{1,12}}?{_INSTITUTION}(?=[、,・やなと。\s)）」]|$)")
+_LISTED_BEFORE_RE = re.compile(rf"{_INSTITUTION}\s*[、,・や]\s*$")
+_NSN_LENGTH = 9  # Japanese geographic numbers: area code + exchange + subscriber = 9 digits after 0
+
+
+def resolve_contacts(facts: list[Fact], doc: Document, switchboard: str | None = None) -> list[Fact]:
+    """``facts`` (of ``doc``, in document order) with the document-level contact decisions applied.
+
+    ``switchboard``: the publisher's main number (e.g. "01656-5-3311"), used like a 代表 number of
+    the document when no number of the document decides a local number's area code.
+    """
+    if _BROKEN_WINDOW_RE.search(doc.text):
+        facts = _join_broken_hours(facts, doc)
+    if not any(f.kind in ("phone", "fax", "office_hours", "department") for f in facts):
+        return facts
+    lines = _LineIndex(doc.text)
+    facts = _resolve_phones(facts, lines, switchboard, doc)
+    facts = _resolve_hours(facts, lines)
+    return _resolve_departments(facts, lines)
+
+
+class _LineIndex:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def number(self, pos: int) -> int:
+        return bisect.bisect_right(self.starts, pos) - 1
+
+    def span(self, n: int) -> tuple[int, int]:
+        start = self.starts[n]
+        end = self.starts[n + 1] - 1 if n + 1 < len(self.starts) else len(self.text)
+        return start, end
+
+    def line(self, n: int) -> str:
+        if n < 0 or n >= len(self.starts):
+            return ""
+        a, b = self.span(n)
+        return self.text[a:b]
+
+
+# ---------------------------------------------------------------- phones
+
+
+@lru_cache(maxsize=4096)
+def _area_split_of(value: str) -> tuple[str, str] | None:
+    number = _parse(value)
+    return _area_split(number) if number is not None else None
+
+
+def _area_split(number: phonenumbers.PhoneNumber) -> tuple[str, str] | None:
+    """(area code without 0, exchange code) of a valid geographic number, else None."""
+    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.FIXED_LINE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    n = phonenumbers.length_of_geographical_area_code(number)
+    nsn = phonenumbers.national_significant_number(number)
+    if n <= 0 or len(nsn) != _NSN_LENGTH:
+        return None
+    return nsn[:n], nsn[n:-4]
+
+
+def _parse(value: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(value, "JP")
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _resolve_phones(facts: list[Fact], lines: _LineIndex, switchboard: str | None,
+                    doc: Document | None = None) -> list[Fact]:
+    full: list[tuple[int, str, str, Fact]] = []  # line, area, exchange
+    local: list[tuple[int, str, str, Fact]] = []  # line, exchange, subscriber
+    in_column: set[int] = set()  # unlabelled numbers in a table column headed 電話/FAX
+    relabelled: dict[int, Fact] = {}
+    tables = _Tables(doc) if doc is not None else None
+    for f in facts:
+        if f.kind in ("phone", "fax") and f.extra.get("local"):
+            if f.extra.get("unlabelled") and tables is not None:
+                column = tables.column_label(f.start)
+                if column:
+                    extra = {k: v for k, v in f.extra.items() if k != "unlabelled"}
+                    relabelled[id(f)] = g = replace(f, kind=column, extra=extra)
+                    in_column.add(id(g))
+                    f = g
+            ex, sub = f.value.split("-")
+            local.append((lines.number(f.start), ex, sub, f))
+    if not local:
+        return facts
+    if relabelled:
+        facts = [relabelled.get(id(f), f) for f in facts]
+    for f in facts:
+        if f.kind in ("phone", "fax") and not f.extra.get("local") and isinstance(f.value, str):
+            split = _area_split_of(f.value) if f.value.startswith("+81") else None
+            if split:
+                full.append((lines.number(f.start), split[0], split[1], f))
+    labelled_exchanges = {ex for _, ex, _, f in local if not f.extra.get("unlabelled")}
+    labelled_exchanges |= {ex for _, _, ex, _ in full}
+    drop = {id(f) for _, ex, _, f in local if f.extra.get("unlabelled") and ex not in labelled_exchanges}
+    local = [x for x in local if id(x[3]) not in drop]
+
+    local_at = {(ln, ex) for ln, ex, _, _ in local}
+    contrasted = {area for ln, area, ex, _ in full if any((m, ex) in local_at for m in (ln - 1, ln, ln + 1))}
+    home = _area_split_of(switchboard) if switchboard else None
+    if home:
+        # the publisher's own area is known: every local number is in it, unless the document itself
+        # contrasts that area with its local numbers
+        # a number in a table column (a list of other offices' numbers) takes it only for an exchange the
+        # publisher's own numbers use: the switchboard's, a full number of that area, a ☎-labelled one
+        own = {home[1]} | {ex for _, area, ex, _ in full if area == home[0]} | {
+            ex for _, ex, _, f in local if not f.extra.get("unlabelled") and id(f) not in in_column}
+        chosen = {} if home[0] in contrasted else {
+            id(f): home[0] for _, ex, sub, f in local if len(home[0]) + len(ex) + len(sub) == _NSN_LENGTH
+            and (id(f) not in in_column or ex in own)}
+    else:
+        chosen = _areas_from_document(full, local, contrasted, lines)
+
+    out = []
+    for f in facts:
+        if id(f) in drop:
+            continue
+        if f.kind in ("phone", "fax") and f.extra.get("local"):
+            extra = {k: v for k, v in f.extra.items() if k != "unlabelled"}
+            area = chosen.get(id(f))
+            e164 = _e164("0" + area + f.value.replace("-", "")) if area else None
+            if e164:
+                extra.pop("local", None)
+                f = replace(f, value=e164, extra=extra)
+            elif extra != f.extra:
+                f = replace(f, extra=extra)
+        out.append(f)
+    return out
+
+
+_COLUMN_PHONE_RE = re.compile(r"電話|TEL|Tel|☎|連絡先")
+_COLUMN_FAX_RE = re.compile(r"FAX|Fax|ファクス|ファックス")
+_CELL = " | "  # how the text layer joins the cells of a table row
+
+
+class _Tables:
+    """Column headers of the document's tables (runs of adjacent "row" blocks; the first row is the header)."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.starts: list[int] | None = None
+        self.first: dict[int, int] = {}  # row block index -> index of its table's first row
+
+    def column_label(self, pos: int) -> str | None:
+        """"phone"/"fax" when ``pos`` lies in a table row cell whose column header names a phone
+        (電話番号, TEL, 連絡先) or a fax number; else None."""
+        blocks = self.doc.blocks
+        if self.starts is None:
+            self.starts = [b.start for b in blocks]
+        i = bisect.bisect_right(self.starts, pos) - 1
+        if i < 0 or blocks[i].kind != "row" or pos >= blocks[i].end:
+            return None
+        row = blocks[i]
+        column = self.doc.text[row.start:pos].count(_CELL)
+        h = self._first_row(i)
+        if h == i:
+            return None  # the header row itself
+        header = blocks[h].text.split(_CELL)
+        if len(header) != row.text.count(_CELL) + 1 or any(c.isdigit() for c in header[column]):
+            return None
+        if _COLUMN_FAX_RE.search(header[column]) and not _COLUMN_PHONE_RE.search(header[column]):
+            return "fax"
+        return "phone" if _COLUMN_PHONE_RE.search(header[column]) else None
+
+    def _first_row(self, i: int) -> int:
+        blocks = self.doc.blocks
+        path = []
+        while i not in self.first and i > 0 and blocks[i - 1].kind == "row" and blocks[i - 1].end + 1 == blocks[i].start:
+            path.append(i)
+            i -= 1
+        first = self.first.get(i, i)
+        for k in path + [i]:
+            self.first[k] = first
+        return first
+
+
+def _areas_from_document(full: list[tuple[int, str, str, Fact]], local: list[tuple[int, str, str, Fact]],
+                         contrasted: set[str], lines: _LineIndex) -> dict[int, str]:
+    """Area code per local number from the document's full numbers (same exchange, else a 代表 number)."""
+    by_exchange: dict[str, set[str]] = {}
+    for _, area, ex, _ in full:
+        if area not in contrasted:
+            by_exchange.setdefault(ex, set()).add(area)
+    switchboards = {area for _, area, _, f in full if _SWITCHBOARD_RE.search(_around(lines, f))} - contrasted
+    chosen: dict[int, str] = {}
+    for _, ex, sub, f in local:
+        n = len(ex) + len(sub)
+        areas = {a for a in by_exchange.get(ex, set()) if len(a) + n == _NSN_LENGTH}
+        if not areas:
+            areas = {a for a in switchboards if len(a) + n == _NSN_LENGTH}
+        if len(areas) == 1:
+            chosen[id(f)] = areas.pop()
+    if len(set(chosen.values())) > 1:
+        return {}  # two "home" area codes in one document: nothing is unambiguous
+    return chosen
+
+
+def _e164(national: str) -> str | None:
+    number = _parse(national)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _around(lines: _LineIndex, f: Fact, width: int = 8) -> str:
+    a, b = lines.span(lines.number(f.start))
+    return lines.text[max(a, f.start - width):min(b, f.end + width)]
+
+
+# ---------------------------------------------------------------- office hours
+
+# a time window whose two ends are on two lines (a PDF line break, a narrow table cell): 午前10時~ / 午後4時
+_BROKEN_WINDOW_RE = re.compile(
+    "(?:[0-9０-９]|[0-9０-９][時分半]|正午)[ \t\u3000]*(?:から|[~〜～∼\\-－ー‐―])[ \t\u3000]*\n"
+    "[ \t\u3000]*(?:午前|午後|正午|AM|PM|[0-9０-９])")
+
+
+_MAX_BROKEN_WINDOWS = 200
+
+
+def _join_broken_hours(facts: list[Fact], doc: Document) -> list[Fact]:
+    """One office_hours fact for each window broken across two lines (the span covers the line break)."""
+    text = doc.text
+    added: list[Fact] = []
+    starts = [bl.start for bl in doc.blocks]
+    for k, m in enumerate(_BROKEN_WINDOW_RE.finditer(text)):
+        if k >= _MAX_BROKEN_WINDOWS:
+            break  # a hostile document of nothing but "1~" lines: the line facts stand
+        nl = text.index("\n", m.start())
+        a = text.rfind("\n", 0, nl) + 1
+        b = text.find("\n", nl + 1)
+        b = len(text) if b < 0 else b
+        first, second = text[a:nl], text[nl + 1:b]
+        for c in find_office_hours(LineView.build(first + second)):
+            if not (c.start < len(first) < c.end):
+                continue
+            start, end = a + c.start, nl + 1 + c.end - len(first)
+            if any(f.start < end and start < f.end and f.kind != "office_hours" for f in facts):
+                continue  # the text is already something else (a period, a phone)
+            i = bisect.bisect_right(starts, start) - 1
+            block = doc.blocks[i] if i >= 0 and start < doc.blocks[i].end else None
+            added.append(Fact("office_hours", c.value, text[start:end], start, end, None,
+                              block.program if block else None, block.page if block else None))
+    if not added:
+        return facts
+    kept = [f for f in facts if not (f.kind == "office_hours" and any(
+        g.start < f.end and f.start < g.end for g in added))]
+    return sorted(kept + added, key=lambda f: (f.start, f.end))
+
+
+def _resolve_hours(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
+    hours = [f for f in facts if f.kind == "office_hours"]
+    if not hours:
+        return facts
+    spans = _Spans([(f.start, f.end) for f in hours])
+    context: dict[int, bool] = {}
+    day_words: dict[int, bool] = {}
+
+    def has(cache: dict[int, bool], regex: re.Pattern[str], n: int) -> bool:
+        if n not in cache:
+            cache[n] = 0 <= n < len(lines.starts) and any(
+                not spans.overlaps(m.start(), m.end()) for m in regex.finditer(lines.text, *lines.span(n)))
+        return cache[n]
+
+    updated: dict[int, Fact] = {}
+    for f in hours:
+        if _DAY_PREFIX_RE.match(f.value):
+            continue
+        n = lines.number(f.start)
+        # a word inside another window's span is that window's days; a line naming other days has its own
+        if has(context, _WEEKDAY_CONTEXT_RE, n) or (
+                not has(day_words, _DAY_WORDS_RE, n)
+                and (has(context, _WEEKDAY_CONTEXT_RE, n - 1) or has(context, _WEEKDAY_CONTEXT_RE, n + 1))):
+            updated[id(f)] = replace(f, value=f"Mo-Fr {f.value}")
+    return [updated.get(id(f), f) for f in facts] if updated else facts
+
+
+class _Spans:
+    """Non-overlapping spans sorted by start (facts after overlap resolution): overlap test in O(log n)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.ends, start)
+        return i < len(self.starts) and self.starts[i] < end
+
+
+# ---------------------------------------------------------------- departments
+
+
+@lru_cache(maxsize=4096)
+def _is_weak(value: str) -> bool:
+    """Whether the name may be a room/facility/venue or a generic kind of office (needs context)."""
+    if value.endswith(WEAK_SUFFIXES) and not _STRONG_UNIT_RE.search(value):
+        return True
+    # one common noun naming a kind of institution: 警察署, 税務署, 実行委員会 (最寄りの警察署)
+    tokens = tokenize(value)
+    return len(tokens) == 1 and tokens[0].pos[1] == "普通名詞" and value.endswith(_GENERIC_KIND_ENDINGS)
+
+
+@lru_cache(maxsize=4096)
+def _core(value: str) -> str:
+    """The unit name without a place name in front: 音威子府村保健福祉センター -> 保健福祉センター."""
+    tokens = tokenize(value)
+    k = 0
+    while k < len(tokens) - 1 and tokens[k].pos[2] == "地名":
+        k += 1
+    rest = value[tokens[k].start:] if k else value
+    return rest if _is_weak(rest) and len(rest) > 3 else value
+
+
+def _resolve_departments(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
+    depts = [f for f in facts if f.kind == "department"]
+    if not depts:
+        return facts
+    contacts = sorted(f.start for f in facts if f.kind in ("phone", "fax", "email"))
+    confirmed: set[str] = set()
+    undecided: list[Fact] = []
+    for f in depts:
+        if not _is_weak(f.value):
+            confirmed.update(_segments(f.value))
+        elif (_in_contact(f, lines, contacts) or _listed_with_institutions(f, lines)
+              or _followed_by_person(lines.text[f.end:f.end + 6])):
+            confirmed.add(_core(f.value))
+        else:
+            undecided.append(f)
+    drop = {id(f) for f in undecided if not _named_elsewhere(_core(f.value), confirmed)}
+    facts = [f for f in facts if id(f) not in drop] if drop else facts
+    return _cut_person_names(facts)
+
+
+def _named_elsewhere(name: str, confirmed: set[str]) -> bool:
+    """The unit is a contact unit elsewhere, alone or after a place name (練馬総合福祉事務所 for 総合福祉事務所)."""
+    if name in confirmed:
+        return True
+    return any(c.endswith(name) and _is_place_name(c[: -len(name)]) for c in confirmed if len(c) > len(name))
+
+
+@lru_cache(maxsize=4096)
+def _is_place_name(text: str) -> bool:
+    tokens = tokenize(text)
+    return bool(tokens) and all(t.pos[2] == "地名" for t in tokens)
+
+
+@lru_cache(maxsize=4096)
+def _followed_by_person(after: str) -> bool:
+    """A staff name printed after the unit (◇教育委員会阿部 郁也): the unit as an organisation."""
+    tokens = tokenize(after) if after and not after[0].isspace() else []
+    return bool(tokens) and tokens[0].pos[2] == "人名"
+
+
+def _listed_with_institutions(f: Fact, lines: _LineIndex) -> bool:
+    """An item of a list of institutions: 施設入所案内、福祉保健センター、児童相談所など."""
+    a, b = lines.span(lines.number(f.start))
+    return bool(_LISTED_AFTER_RE.match(lines.text, f.end, b)
+                or _LISTED_BEFORE_RE.search(lines.text[max(a, f.start - 16):f.start]))
+
+
+def _cut_person_names(facts: list[Fact]) -> list[Fact]:
+    """山田子育て支援課 -> 子育て支援課 when the document names 子育て支援課 elsewhere (a staff surname glued
+    to the unit in print); Sudachi tags the surname 人名."""
+    values = {f.value for f in facts if f.kind == "department"}
+    out = []
+    for f in facts:
+        if f.kind == "department":
+            name = _leading_person(f.value)
+            rest = f.value[len(name):] if name else ""
+            if name and rest in values and f.text.startswith(name):
+                cut = len(name) + len(f.text[len(name):]) - len(f.text[len(name):].lstrip())
+                f = replace(f, value=rest, text=f.text[cut:], start=f.start + cut)
+        out.append(f)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _leading_person(value: str) -> str | None:
+    tokens = tokenize(value)
+    if len(tokens) > 1 and tokens[0].pos[2] == "人名":
+        return tokens[0].surface
+    return None
+
+
+def _segments(value: str) -> set[str]:
+    """Unit names inside a department chain: 住民課保健福祉室保健福祉センター -> its three units."""
+    return set(_UNIT_SEGMENT_RE.findall(value))
+
+
+def _in_contact(f: Fact, lines: _LineIndex, contacts: list[int]) -> bool:
+    """A phone/fax/email or a contact word near the unit: in its sentence within ``_NEAR`` characters, or
+    anywhere on an adjacent line when the unit's own line is short (a contact block of a page)."""
+    n = lines.number(f.start)
+    a, b = lines.span(n)
+    if _ASKED_BEFORE_RE.search(lines.text[max(a, f.start - 3):f.start]):
+        return True
+    lo, hi = max(a, f.start - _NEAR), min(b, f.end + _NEAR)
+    stop = lines.text.rfind("。", lo, f.start)  # the unit's own sentence
+    lo = stop + 1 if stop >= 0 else lo
+    stop = lines.text.find("。", f.end, hi)
+    hi = stop if stop >= 0 else hi
+    if b - a <= _SHORT_LINE:
+        lo = lines.span(n - 1)[0] if n > 0 else a
+        hi = lines.span(n + 1)[1] if n + 1 < len(lines.starts) else b
+    i = bisect.bisect_left(contacts, lo)
+    if i < len(contacts) and contacts[i] < hi:
+        return True
+    return bool(_CONTACT_WORDS_RE.search(lines.text, lo, hi))

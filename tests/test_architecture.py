@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import grimp
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("wardwatch", "flows", "spiders", "pipelines", "warehouse", "diffs", "extractors")
@@ -73,6 +74,7 @@ def test_a_cycle_would_be_found():
     assert cycles(graph) == [["p.a", "p.b", "p.c"]]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_import_contracts_hold():
     out = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], capture_output=True, text=True, cwd=ROOT,
                          timeout=120)

@@ -97,6 +97,7 @@ def test_bad_sql_is_one_line_exit_1(demo_warehouse, capsys):
     assert err.startswith("wardwatch query: query failed: Binder Error: ") and err.count("\n") == 1
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_query_is_read_only(tmp_path, capsys):
     """On a warehouse file: writes and file writes are refused before DuckDB sees them (exit 2), file
     reads by DuckDB (external access off, exit 1); the data stays."""
@@ -127,6 +128,7 @@ def test_export_writes_every_table_and_view_as_parquet(demo_warehouse, tmp_path,
         assert f"{tmp_path / 'pq' / (name + '.parquet')}: {n} rows" in out.splitlines()
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_diff_detects_the_changes_of_a_new_crawl(memory_warehouse, capsys):
     fill_demo(memory_warehouse, [demo_site("v1")], sources=["demo-nerima"])
     crawl_files(memory_warehouse, demo_site("v2"), sources=demo_sources("demo-nerima"))

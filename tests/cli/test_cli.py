@@ -35,6 +35,7 @@ def test_every_command_has_help(capsys):
         assert "-h, --help" in out
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_bad_usage_exits_2():
     """The real entry point (`python -m wardwatch`): argparse's exit code and message, no traceback."""
     bad_format = wardwatch("crawl", "--format", "xml")
@@ -44,6 +45,7 @@ def test_bad_usage_exits_2():
     assert "Traceback" not in unknown.stderr
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_bad_registry_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "s.toml"
     bad.write_text('[[source]]\nid = "x"\n', encoding="utf-8")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.support.helpers import crawl_files, demo_site, main, q
 from tests.support.registry import NERIMA
 
@@ -36,6 +38,7 @@ def test_extract_a_pdf_and_a_missing_file(tmp_path, capsys):
     assert out == "" and err.startswith("wardwatch extract: ") and "Traceback" not in err
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_reextract(memory_warehouse, capsys):
     crawl_files(memory_warehouse, demo_site("v1"))  # stored, not extracted yet
     assert main(["reextract", "--format", "json"], warehouse=memory_warehouse) == 0
@@ -59,8 +62,6 @@ def test_reextract_needs_a_warehouse(tmp_path, capsys):
 import http.server  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
-
-import pytest  # noqa: E402
 
 
 @pytest.mark.parametrize("kind", ["chardev", "fifo", "directory"])

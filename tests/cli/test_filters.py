@@ -41,6 +41,7 @@ def as_json(argv: list[str], wh: Warehouse, capsys) -> list[dict]:
     (["--kind", "amount", "--program", "策定事業"], "kind = 'amount' AND program LIKE '%策定事業%'"),
     (["--kind", "amount,phone"], "kind IN ('amount', 'phone')"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_changes_filters_match_sql(demo_warehouse, capsys, filters, where):
     expected = q(demo_warehouse, f"SELECT kind, after_text FROM changes WHERE {where} ORDER BY kind")
     rows = as_json(["changes", *filters], demo_warehouse, capsys)
@@ -69,6 +70,7 @@ def test_changes_filters_select_something_and_nothing(demo_warehouse, capsys):
     (["--program", "児童扶養"], "program LIKE '%児童扶養%'"),
     (["--kind", "amount", "--open"], "kind = 'amount' AND open"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_flags_filters_match_sql(demo_warehouse, capsys, filters, where):
     expected = q(demo_warehouse, f"SELECT rule, source_id, url FROM flags WHERE {where} ORDER BY ALL")
     assert expected  # every case selects some flags, and not all of them
@@ -238,6 +240,7 @@ EXPECTED = "expected a date (2026-11-01), a date-time or a run id"
     ("7d", f"--since: {EXPECTED}, got '7d'"),
     ("", f"--since: {EXPECTED}, got ''"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_bad_since_is_one_line_exit_2(late_night, capsys, command, since, message):
     code, out, err = run([command, "--since", since], late_night, capsys)
     assert (code, out, err) == (2, "", f"wardwatch {command}: {message}\n")
@@ -269,6 +272,7 @@ def test_since_parsing_gives_an_offset():
 # ------------------------------------------------------------------ export subsets
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_export_tables_and_exclude(demo_warehouse, tmp_path, capsys):
     names = {r[0] for r in q(demo_warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")}
     cases = [(["--tables", "flags,changes"], {"flags", "changes"}),

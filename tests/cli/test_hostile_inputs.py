@@ -67,6 +67,7 @@ def test_query_refuses_all_but_one_select_with_one_line(db, tmp_path, capsys, sq
     assert not logs.exists() and not Path(f"{logs}.duckdb").exists()
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_query_configuration_is_locked_and_external_access_off(db, capsys):
     code, out, _ = run(["query", "--db", str(db), "--format", "json",
                         "SELECT current_setting('lock_configuration') AS locked, "
@@ -74,6 +75,7 @@ def test_query_configuration_is_locked_and_external_access_off(db, capsys):
     assert code == 0 and json.loads(out) == [{"locked": True, "external": False}]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_query_that_aborted_duckdb_now_exits_2(db, tmp_path):
     """`CALL enable_logging(storage='file')` followed by a query made DuckDB abort the process (SIGABRT, 134)."""
     logs = tmp_path / "logs"

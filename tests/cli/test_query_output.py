@@ -160,6 +160,7 @@ def test_output_json(demo_warehouse, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("where", ["memory", "file"])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_output_parquet(demo_warehouse, file_warehouse, tmp_path, capsys, where):
     target = tmp_path / "amounts.parquet"
     if where == "memory":
@@ -178,6 +179,7 @@ def test_output_parquet(demo_warehouse, file_warehouse, tmp_path, capsys, where)
     assert [p.name for p in tmp_path.iterdir()] == ["amounts.parquet"]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_output_xlsx(demo_warehouse, tmp_path, capsys):
     import openpyxl
 
@@ -229,6 +231,7 @@ def test_output_bad_usage_exits_2(demo_warehouse, tmp_path, capsys, argv, messag
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_output_keeps_the_query_checks(file_warehouse, tmp_path, capsys, suffix):
     """-o FILE runs the same refusals and the same file-less connection: no file written, none left."""
     target = tmp_path / f"out{suffix}"

@@ -11,6 +11,7 @@ import pytest
 from tests.support.helpers import main, q
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_html_report_to_a_file(demo_warehouse, tmp_path, capsys):
     out = tmp_path / "r" / "report.html"
     assert main(["report", "-o", str(out)], warehouse=demo_warehouse) == 0

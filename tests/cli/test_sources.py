@@ -69,6 +69,7 @@ def test_add_validates_and_keeps_comments(tmp_path, capsys) -> None:
     (["--id", "fixture-nerima"], "duplicate id"),
     (["--follow", "(a+)+$"], "follow"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_add_refuses_an_invalid_source_and_leaves_the_file_alone(tmp_path, capsys, extra, message) -> None:
     reg = tmp_path / "s.toml"
     before = REGISTRY_HEAD + registry_text("http://127.0.0.1:8000")

@@ -63,6 +63,7 @@ _WORDS = st.text(alphabet="ひとり親家庭手当額月円上限abcXY、。()�
 
 
 @given(_WORDS, st.lists(st.tuples(st.integers(0, 60), st.sampled_from([" ", "\u3000", "\n", "\n\n", "\t"]))))
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_inserted_whitespace_is_never_content(text, inserts):
     after = text
     for pos, ws in sorted(inserts, reverse=True):
@@ -122,6 +123,7 @@ def _bs4_text(path: Path) -> tuple[str, str]:
 
 
 @needs_corpus
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_real_soft_404_and_404_pages_bs4():
     for name in (SOFT_404, PAGE_404):
         title, text = _bs4_text(NOISE / name)
@@ -154,6 +156,7 @@ def test_real_soft_404_and_404_pages_extracted():
 
 
 @needs_corpus
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_refetches_of_the_same_page_are_never_content():
     groups: dict[tuple[str, str, str], list[Path]] = {}
     for path in sorted(NOISE.glob("*.html")):

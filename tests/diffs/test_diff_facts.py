@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -102,6 +103,7 @@ values = st.lists(st.tuples(st.sampled_from(["月額", "上限", None]), st.inte
 
 
 @given(values, values)
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_counts_balance(b, a):
     before = [amount(v, i * 10, q) for i, (q, v) in enumerate(b)]
     after = [amount(v, i * 10 + 3, q) for i, (q, v) in enumerate(a)]

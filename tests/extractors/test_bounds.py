@@ -40,12 +40,14 @@ def test_resolve_keeps_priority_masks_and_shared_group_spans() -> None:
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 8), st.integers(0, 4),
                           st.one_of(st.none(), st.integers(0, 2))), max_size=40),
        st.lists(st.tuples(st.integers(0, 40), st.integers(1, 6)), max_size=3))
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_resolve_gives_exactly_the_old_output(specs, masks) -> None:
     cands = [cand(s, s + length, prio, group) for s, length, prio, group in specs]
     masked = [(s, s + length) for s, length in masks]
     assert engine._resolve(cands, masked) == old_resolve(cands, masked)
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_resolve_on_a_long_line_of_candidates_matches_the_old_output() -> None:
     rng = random.Random(15)
     cands = []
@@ -59,6 +61,7 @@ def test_resolve_on_a_long_line_of_candidates_matches_the_old_output() -> None:
 
 # ---------------------------------------------------------------- budgets
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_dense_page_is_extracted_whole_and_the_fact_budget_ends_it_partial() -> None:
     doc = extract_html(dense_page(64 * 1024))
     whole = extract_facts_result(doc)
@@ -108,6 +111,7 @@ TEXT = ["上限4万円", "電話03-5984-1319", "令和7年4月1日から令和8�
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(HOSTILE + TEXT), min_size=1, max_size=12))
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_hostile_characters_never_crash_and_evidence_spans_hold(pieces) -> None:
     raw = "".join(pieces)
     doc = Document.from_blocks([(raw, {"kind": "para"}), ("問合せ 電話03-5984-1319", {"kind": "para"})], "text/plain")

@@ -19,6 +19,7 @@ def doc_of(*lines: str) -> Document:
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.label for c in ALL_CASES])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_gold_quality(case: Case) -> None:
     doc = case.load()
     facts = case.facts(doc=doc)

@@ -86,6 +86,7 @@ def test_view_maps_kanji_numerals_back() -> None:
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(texts)
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_offset_map_property(src: str) -> None:
     m = normalize(src)
     n = len(m.text)
@@ -238,6 +239,7 @@ def test_split_for_sudachi_keeps_text_and_limit() -> None:
     assert all(text[o:o + len(c)] == c for o, c in chunks)
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_huge_line_is_tokenized_and_facts_found() -> None:
     line = "住民税非課税世帯の方は対象です。" * 4000 + "上限4万円、四万三千百六十円"  # ~64 000 chars, > 49 KB
     doc = Document.from_blocks([(line, {})], "text/plain")

@@ -180,6 +180,7 @@ def _raw():
         (lambda r: r["variant"][0]["values"].pop(3), "have no value"),
     ],
 )
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_broken_catalog_is_one_clear_line(mutate, message):
     raw = _raw()
     mutate(raw)
@@ -334,6 +335,7 @@ def _code_of(page: str) -> str:
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_demo_site_headings_resolve_to_their_program(version):
     correct = total = 0
     for (page, heading), expected in DEMO_EXPECTED.items():

@@ -58,6 +58,7 @@ def test_demo_pdf_ruled_table_becomes_rows(demo: Document) -> None:
     assert all(b.page == 2 for b in demo.blocks if b.kind == "row")
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_serial_and_pool_agree(demo: Document) -> None:
     assert extract_pdf(DEMO_PDF.read_bytes(), workers=2) == demo
 
@@ -128,11 +129,13 @@ def test_article_blocks_carry_page_program_and_rows(april: Document) -> None:
     assert block(april, "支給日 | 5月、7月、9月、11月、1月、3月の11日").kind == "row"
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_vertical_writing_reads_top_down_right_to_left(shared: Path) -> None:
     doc = extract_pdf((shared / "corpus/pdf/kouhou_otoineppu_2021-09.pdf").read_bytes())
     assert "令和二年度における音威子府村人事行政等の運営報告につきまして、「音威子府村人事行政の運営等の状況の公表に関する条例」に基づき" in doc.text
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_same_notice_two_years_both_extract(shared: Path) -> None:
     for name in ("kouhou_otoineppu_2020-12.pdf", "kouhou_otoineppu_2021-09.pdf"):
         doc = extract_pdf((shared / "corpus/pdf" / name).read_bytes())

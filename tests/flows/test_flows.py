@@ -222,6 +222,7 @@ def test_a_failing_webhook_never_fails_the_run(run_pipeline, fake_stages, tmp_pa
     assert receiver is None or len(receiver.bodies) == 1
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_webhook_timeout_is_reported_not_raised():
     from wardwatch.stages.notify import post_json
 
@@ -274,6 +275,7 @@ def test_the_flow_waits_for_a_no_prefect_run_of_the_same_source(run_pipeline, fa
     assert ok and fake_stages.intervals["a"][0][0] >= released_at[0]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_source_lock_times_out_with_a_clear_reason(tmp_path):
     from wardwatch.runner import RunOptions, run_source
     from wardwatch.stages.errors import SourceBusy

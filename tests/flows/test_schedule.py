@@ -61,6 +61,7 @@ def test_schedule_list(tmp_path, capsys):
     assert "unknown time zone 'Mars/Olympus'" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_schedule_list_never_imports_prefect(tmp_path):
     """A fresh interpreter: `--list` is fast because prefect is never imported (this process may have it already)."""
     reg = tmp_path / "s.toml"

@@ -36,6 +36,7 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_captures_are_staged_then_loaded_in_batches(db, tmp_path):
     folder = tmp_path / "stage"
     pipe = pipeline_for(db, folder, WARDWATCH_LOAD_BATCH=2, WARDWATCH_LOAD_INTERVAL=3600)

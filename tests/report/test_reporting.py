@@ -190,6 +190,7 @@ def test_reviews_hide_items_and_keep_history(wh):
         record_decisions(wh, [("change", "nope:1")], "reviewed")
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_noise_rule_hides_the_same_change_of_that_source_only(wh):
     (review_id,) = record_decisions(wh, [("change", "va2:0")], "noise", reason="共通テンプレートの更新")
     rule = noise_rule_from_change(wh, "va2:0", reason="共通テンプレートの更新", review_id=review_id, created_by="佐藤")
@@ -222,6 +223,7 @@ def test_side_by_side_rows_cut_unchanged_text():
     assert change["right"] == [["line ", False], ["X", True]]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_report_command(wh, tmp_path, capsys):
     """The command over this warehouse: its own data through every format (exit codes: tests/cli/test_report.py)."""
     out = tmp_path / "r" / "report.html"

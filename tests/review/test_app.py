@@ -88,6 +88,7 @@ def test_bad_content_length_and_small_posts(review_db):
     assert big.status_code == 413 and "送信内容が大きすぎます" in big.text
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_an_undecodable_archived_page_is_shown_with_a_notice(review_db):
     bad = request(review_db, "GET", "/archive/v-bad/raw")
     assert bad.status_code == 200 and bad.headers["content-security-policy"].startswith("sandbox")

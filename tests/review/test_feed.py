@@ -88,6 +88,7 @@ def test_entry_ids_are_stable_and_links_reach_the_items(queue_db):
 
 
 @pytest.mark.parametrize("ward, expected", [("北区", 1), ("練馬区", 6), ("世田谷区", 0), ('<b>"&\x01区', 0)])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_the_ward_filter(queue_db, ward, expected):
     r = get(queue_db, f"/feed.atom?ward={quote(ward)}")
     parsed = feedparser.parse(r.content)
@@ -99,6 +100,7 @@ def test_the_ward_filter(queue_db, ward, expected):
     assert all(ward in e.title for e in parsed.entries)
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_control_characters_in_crawled_text_never_break_the_xml(queue_db):
     import duckdb
 

@@ -102,6 +102,7 @@ def test_tables_and_lists_keep_their_structure():
     assert "2,360,000円" in html and "所得制限" in html
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_very_deep_page_is_flattened_with_a_notice():
     """html5ever's tree building costs depth x elements: 100,000 nested <div>s took a minute; past MAX_DEPTH the
     tags are removed before parsing, the text stays, and the page says so."""

@@ -52,6 +52,7 @@ def latest(db: Path) -> dict[tuple[str, str], str]:
     return {(t, k): s for t, k, s in rows}
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_change_and_its_fact_changed_flag_are_one_item(queue_db, client):
     page = client.get("/").text
     # the flag is not a row of its own: its change carries it
@@ -69,6 +70,7 @@ def test_a_change_and_its_fact_changed_flag_are_one_item(queue_db, client):
     assert flags[FLAG_PHONE_A] == "reviewed" and flags[FLAG_AMOUNT_A] == "follow_up"
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_bulk_decision_on_a_filtered_list(queue_db, client):
     page = client.get("/?source=src-a&rule=broken_link").text
     shown = values(page, "shown")
@@ -91,6 +93,7 @@ def test_bulk_decision_on_a_filtered_list(queue_db, client):
         client.get(r.headers["location"]).text
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_nothing_ticked_or_no_noise_reason_shows_the_page_again_with_what_was_typed(queue_db, client):
     before = q(queue_db, "SELECT count(*) FROM reviews")[0][0]
     page = client.get("/").text
@@ -165,6 +168,7 @@ def test_noise_rules_can_be_listed_disabled_and_enabled(queue_db, client):
         set_noise_rule_state(queue_db, "nope", False)
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_archived_versions_link_previous_and_next_with_a_diff(client):
     middle = client.get("/archive/va2").text
     assert 'rel="prev" class="prev" href="/archive/va1"' in middle and 'rel="next" class="next" href="/archive/va3"' in middle
@@ -183,6 +187,7 @@ def test_the_review_app_shows_the_run_health_banner(client):
     assert 'id="run-health"' in page and "3件のソースをすべて取得しました" in page
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_undo_and_rule_changes_need_the_form_token(queue_db, client):
     ids = record_decisions(queue_db, [("change", AMOUNT_B)], "reviewed")
     rule = add_noise_rule(queue_db, "src-b", kind="amount")

@@ -106,6 +106,7 @@ def test_select_unknown_id(tmp_path):
         (lambda t: t.replace('"^/kurashi/jinken/hitorioya/"', '"(a+)+$"'), "follow", "backtracks catastrophically"),
     ],
 )
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_hostile_registry_values_are_refused(tmp_path, edit, field, why):
     path = write(tmp_path, edit(GOOD))
     with pytest.raises(RegistryError) as err:

@@ -51,6 +51,7 @@ def respond(mw, req: Request, status: int, headers: dict[str, str] | None = None
     return asyncio.run(mw.process_response(req, response(req.url, body, status=status, headers=headers, req=req)))
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_retry_after_parsing_and_backoff_growth():
     assert retry_after_seconds(b"120") == 120.0
     assert 59 <= retry_after_seconds(F.http_date_in(60)) <= 61

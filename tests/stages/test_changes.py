@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.support.helpers import TODAY, demo_site, fill_demo, q
 from tests.support.registry import NERIMA
 from wardwatch.stages.changes import detect_changes
@@ -56,6 +58,7 @@ def test_v1_to_v2_gives_exactly_the_expected_changes_and_flags(demo_runs):
         ("fact_changed",), ("secondary_contradicts_official",), ("secondary_outdated",)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_diffing_again_changes_nothing_and_flags_close_when_the_cause_disappears(memory_warehouse):
     fill_demo(memory_warehouse, [demo_site("v1"), demo_site("v2")])
     assert q(memory_warehouse, "SELECT open FROM flags WHERE rule = 'secondary_outdated'") == [(True,)]
@@ -75,6 +78,7 @@ def test_diffing_again_changes_nothing_and_flags_close_when_the_cause_disappears
                                "AND source_id = 'demo-matome-nerima'") == [(0,)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_noise_only_and_update_date_only_revisions_are_not_content_changes(memory_warehouse, site_versions):
     page = site_versions["v1"] / SYUUROU
     fill_demo(memory_warehouse, [site_versions["v1"]], sources=NERIMA_ONLY)
@@ -90,6 +94,7 @@ def test_noise_only_and_update_date_only_revisions_are_not_content_changes(memor
     assert q(memory_warehouse, "SELECT count(*) FROM versions WHERE url LIKE '%/syuurou.html'") == [(3,)]  # all kept
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_soft_404_never_becomes_the_baseline(memory_warehouse, site_versions):
     page = site_versions["v1"] / SYUUROU
     original = page.read_bytes()
@@ -108,6 +113,7 @@ def test_a_soft_404_never_becomes_the_baseline(memory_warehouse, site_versions):
     assert q(memory_warehouse, "SELECT open FROM flags WHERE rule = 'broken_link' AND url LIKE '%/syuurou.html'") == [(False,)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_page_gone_and_broken_link(memory_warehouse, site_versions):
     fill_demo(memory_warehouse, [site_versions["v1"]], sources=NERIMA_ONLY)
     assert q(memory_warehouse, "SELECT count(*) FROM flags WHERE url LIKE '%/syuurou.html'") == [(0,)]

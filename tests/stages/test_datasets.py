@@ -44,6 +44,7 @@ def source_of(path: Path) -> str:
 
 # ---------- the real Civichat versions ----------
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_every_civichat_version_imports_in_date_order_as_a_history(db):
     versions = civichat_versions()
     imported = []
@@ -78,6 +79,7 @@ def test_every_civichat_version_imports_in_date_order_as_a_history(db):
     assert phones == [("+81334632558",)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_column_shifted_version_is_rejected_row_by_row_and_nothing_is_loaded(db):
     versions = civichat_versions()
     shifted = next(p for p in versions if SHIFTED in p.name)

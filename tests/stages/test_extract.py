@@ -4,6 +4,8 @@ re-extractable from the stored bytes, fact history across versions, failures rec
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.helpers import crawl_files, demo_site, demo_sources, q
 from tests.support.registry import NERIMA
 from wardwatch.stages.extract import extract_pending
@@ -17,6 +19,7 @@ def stored(wh) -> int:
     return q(wh, "SELECT count(DISTINCT sha256) FROM versions")[0][0]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_every_version_is_extracted_and_facts_carry_evidence(memory_warehouse):
     crawl_files(memory_warehouse, demo_site("v1"))
     result = extract_pending(memory_warehouse)
@@ -34,6 +37,7 @@ def test_every_version_is_extracted_and_facts_carry_evidence(memory_warehouse):
     assert pages == [(1,), (2,)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_extraction_is_idempotent_and_follows_the_extractor_version(memory_warehouse, monkeypatch):
     crawl_files(memory_warehouse, demo_site("v1"), sources=NERIMA_SOURCE)
     assert extract_pending(memory_warehouse)["extracted"] == stored(memory_warehouse)
@@ -50,6 +54,7 @@ def test_extraction_is_idempotent_and_follows_the_extractor_version(memory_wareh
     assert q(memory_warehouse, "SELECT DISTINCT extractor_version FROM current_facts") == [("facts-test-next",)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_only_new_versions_are_extracted_and_a_changed_page_has_fact_history(memory_warehouse):
     crawl_files(memory_warehouse, demo_site("v1"), sources=NERIMA_SOURCE)
     extract_pending(memory_warehouse)
@@ -61,6 +66,7 @@ def test_only_new_versions_are_extracted_and_a_changed_page_has_fact_history(mem
     assert rows == [(40000, False), (50000, True)]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_a_broken_pdf_is_recorded_not_fatal(memory_warehouse, site_versions):
     pdf = site_versions["v1"] / NERIMA.lstrip("/") / "documents" / "hitorioya_guide.pdf"
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntruncated garbage")
@@ -75,6 +81,7 @@ def test_a_broken_pdf_is_recorded_not_fatal(memory_warehouse, site_versions):
     assert q(memory_warehouse, "SELECT count(*) FROM extractions WHERE status = 'ok'") == [(stored(memory_warehouse) - 1,)]  # the rest went on
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_over_budget_documents_are_stored_partial_or_error_with_the_reason(memory_warehouse, site_versions,
                                                                           monkeypatch):
     from benchmarks.extract_dense import dense_page
@@ -99,6 +106,7 @@ def test_over_budget_documents_are_stored_partial_or_error_with_the_reason(memor
     assert sorted(s for s, _, _ in by_name.values()) == ["error", *["ok"] * (len(by_name) - 2), "partial"]
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_reextract_brings_history_of_the_previous_extractor_up_to_date(memory_warehouse, monkeypatch):
     import extractors.facts
 

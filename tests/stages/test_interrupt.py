@@ -56,6 +56,7 @@ def test_install_and_uninstall_put_the_previous_handlers_back():
     assert {s: signal.getsignal(s) for s in interrupt.SIGNALS} == before
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_mark_interrupted_changes_running_and_ok_runs_only(tmp_path):
     db = tmp_path / "w.duckdb"
     migrate(db)

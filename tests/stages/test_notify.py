@@ -85,6 +85,7 @@ def test_nothing_to_say_is_not_sent() -> None:
     assert not notice_from_model(model).worth_sending
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_apprise_and_webhook_deliver_the_same_japanese_notice(receiver: Receiver) -> None:
     delivery = deliver("wardwatch: 変更1件", "練馬区 › 住宅支援資金貸付: 4万円 → 5万円", {"changes": 1},
                        urls=[f"json://127.0.0.1:{receiver.port}/apprise"],

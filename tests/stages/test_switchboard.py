@@ -18,6 +18,7 @@ PAGE = """<html><head><meta charset="utf-8"><title>ごみの出し方</title></h
     ("01656-5-3311", "+81165653311", None),  # the village's 代表 gives 01656
     (None, "5-3311", True),  # nothing in the page or the registry tells the area code: kept as written
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_switchboard_decides_the_area_code(switchboard, value, local) -> None:
     wh = Warehouse(":memory:")
     migrate(wh)

@@ -131,6 +131,7 @@ def test_fetches_whose_run_is_missing(memory_warehouse):
     ("UPDATE extractions SET main_text = replace(main_text, '46,690', '46,691')", '#0 amount "月額46,690円" is not "月額46,691円"'),
     ("UPDATE extractions SET main_text = NULL", "#0 amount no main text"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_facts_that_no_longer_match_the_main_text(memory_warehouse, damage, example):
     wh = extracted(memory_warehouse)
     with wh.connect() as con:
@@ -148,6 +149,7 @@ def test_facts_that_no_longer_match_the_main_text(memory_warehouse, damage, exam
     ("UPDATE facts SET value_num = 1 WHERE seq = 1", '#1 phone value "+81359844742" number 1.0'),
     ("UPDATE facts SET value = NULL WHERE seq = 2", "#2 rate value NULL number 0.6"),
 ])
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_facts_whose_value_is_damaged(memory_warehouse, damage, example):
     wh = extracted(memory_warehouse)
     with wh.connect() as con:

@@ -426,6 +426,7 @@ def test_pointer_file_names_the_same_lake(tmp_path: Path):
     assert replace(wh.lake, data_path=None).remote is False
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_retry_reruns_work_that_lost_a_commit_conflict(memory_warehouse: Warehouse):
     calls = []
 

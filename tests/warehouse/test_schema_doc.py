@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support.helpers import ROOT, q
 from warehouse.db import Warehouse
 from warehouse.schema import migrate, migration_files
@@ -38,6 +40,7 @@ def test_every_table_and_column_is_documented(memory_warehouse):
         assert columns == docs[table], f"{table}: undocumented {columns - docs[table]}, stale {docs[table] - columns}"
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_migrations_are_idempotent(tmp_path):
     db = tmp_path / "w.duckdb"
     names = [name for name, _ in migration_files()]

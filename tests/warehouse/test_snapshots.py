@@ -98,6 +98,7 @@ def test_snapshot_sees_committed_data_still_in_the_wal(tmp_path):
     assert wal.stat().st_size == size
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_snapshot_folders_of_dead_readers_are_swept(tmp_path):
     db = tmp_path / "w.duckdb"
     healthy_history(Warehouse(db))

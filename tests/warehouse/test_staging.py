@@ -62,6 +62,7 @@ def test_a_file_written_after_the_process_started_is_never_swept(tmp_path, monke
     assert files["fresh_body_tmp"] in staging.orphans(folder, now=time.time() + staging.ORPHAN_AGE_S + 1)
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_load_sweeps_orphans_and_loads_the_capture(tmp_path):
     db = tmp_path / "w.duckdb"
     migrate(db)
@@ -115,6 +116,7 @@ def test_the_pipeline_sweeps_when_the_crawl_opens(tmp_path):
     assert not (tmp_path / "not-yet").exists()
 
 
+@pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
 def test_doctor_notes_orphans(tmp_path):
     from warehouse.db import Warehouse
     from warehouse.doctor import check

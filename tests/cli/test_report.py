@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 
 import pytest
 
@@ -75,3 +76,21 @@ def test_review_refuses_a_busy_port_and_a_bad_one(demo_warehouse, capsys):
     assert capsys.readouterr().err.startswith(f"wardwatch review: cannot listen on 127.0.0.1:{port}: ")
     assert main(["review", "--port", "70000"], warehouse=demo_warehouse) == 2
     assert "port out of range: 70000" in capsys.readouterr().err
+
+
+def test_html_report_on_a_terminal_goes_to_a_file_not_the_screen(tmp_path, capsys, monkeypatch):
+    from warehouse.schema import migrate
+
+    db = tmp_path / "data" / "w.duckdb"
+    db.parent.mkdir()
+    migrate(db)
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["report", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    (written,) = (tmp_path / "data" / "reports").glob("report-*.html")
+    assert out.startswith(f"report written to {written.resolve()}") and "<html" not in out
+    assert "まだクロールの記録がありません" in written.read_text(encoding="utf-8")  # the health banner, even when empty
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)  # piped: the HTML itself, for scripts
+    assert main(["report", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.lstrip().lower().startswith("<!doctype html")

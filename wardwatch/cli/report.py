@@ -68,6 +68,17 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise Usage(str(exc)) from None
     out = _html_report(db, args) if args.format == "html" else render(db, args.format, since=args.since,
                                                                        include_all=args.all)
+    if args.output is None and args.format == "html" and sys.stdout.isatty():
+        # 33 KB of HTML is no use on a terminal: write the file where the runs write theirs, say where it is
+        from datetime import UTC, datetime
+
+        folder = Path(str(db)).parent / "reports"
+        folder.mkdir(parents=True, exist_ok=True)
+        args.output = folder / f"report-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.html"
+        write_output_file(args.output, out)
+        print(f"report written to {args.output.resolve()} (open it in a browser; -o FILE to choose, "
+              "or pipe the command to get the HTML on stdout)")
+        return 0
     if args.output is None:
         # on the terminal: escapes and controls removed (JSON: escaped, still valid); -o FILE keeps the render as is
         from extractors.termsafe import safe_json_text, terminal_safe

@@ -55,7 +55,8 @@ import phonenumbers
 
 from extractors.lineview import LineView
 from extractors.model import Document, Fact
-from extractors.rules_contacts import WEAK_SUFFIXES, find_office_hours
+from extractors.rules_departments import WEAK_SUFFIXES
+from extractors.rules_hours import find_office_hours
 from extractors.tokenizer import tokenize
 
 _GENERIC_KIND_ENDINGS = ("署", "所", "委員会")

@@ -28,8 +28,10 @@ from extractors.contact_context import resolve_contacts
 from extractors.lineview import Candidate, LineView
 from extractors.model import Block, Budget, Document, Fact
 from extractors.qualifiers import join
-from extractors.rules_contacts import find_addresses, find_departments, find_links, find_office_hours, find_phones
+from extractors.rules_contacts import find_addresses, find_links, find_phones
 from extractors.rules_dates import DateContext, find_dates
+from extractors.rules_departments import find_departments
+from extractors.rules_hours import find_office_hours
 from extractors.rules_quantities import find_ages, find_amounts, find_durations, find_rates
 from extractors.tokenizer import split_for_sudachi
 

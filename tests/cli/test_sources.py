@@ -53,7 +53,7 @@ def test_add_validates_and_keeps_comments(tmp_path, capsys) -> None:
     reg = tmp_path / "s.toml"
     reg.write_text(REGISTRY_HEAD + registry_text("http://127.0.0.1:8000"), encoding="utf-8")
     argv = ["sources", "add", "--sources", str(reg), "--id", "kita-hitorioya", "--municipality", "北区",
-            "--code", "131172", "--start-url", "https://www.city.kita.tokyo.jp/kitahapi/mokuteki/hitori.html",
+            "--code", "131172", "--start-url", "https://kita.example.lg.jp/kitahapi/mokuteki/hitori.html",
             "--follow", "^/kitahapi/mokuteki/"]
     assert main(argv) == 0
     text = reg.read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ def test_add_validates_and_keeps_comments(tmp_path, capsys) -> None:
     assert main(["sources", "list", "--sources", str(reg), "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out.split("\n", 1)[1])  # after the "added source" line
     assert [s["source_id"] for s in listed] == ["fixture-nerima", "kita-hitorioya"]
-    assert listed[1]["allowed_domains"] == ["www.city.kita.tokyo.jp"] and listed[1]["municipality"] == "北区"
+    assert listed[1]["allowed_domains"] == ["kita.example.lg.jp"] and listed[1]["municipality"] == "北区"
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -75,7 +75,7 @@ def test_add_refuses_an_invalid_source_and_leaves_the_file_alone(tmp_path, capsy
     before = REGISTRY_HEAD + registry_text("http://127.0.0.1:8000")
     reg.write_text(before, encoding="utf-8")
     argv = ["sources", "add", "--sources", str(reg), "--id", "kita-hitorioya", "--municipality", "北区",
-            "--code", "131172", "--start-url", "https://www.city.kita.tokyo.jp/a.html"]
+            "--code", "131172", "--start-url", "https://kita.example.lg.jp/a.html"]
     for i in range(0, len(extra), 2):
         if extra[i] in argv:
             argv[argv.index(extra[i]) + 1] = extra[i + 1]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from playwright.sync_api import Error, sync_playwright
 
 from tests.support.helpers import free_port, main
+from tests.support.waiting import wait_until
 from wardwatch.demo.script import demo_registry, demo_site_root
 from wardwatch.demo.server import DEMO_CONFIG, SiteServer
 from wardwatch.stages.crawl import crawl_subprocess
@@ -149,10 +149,8 @@ class ReviewServer:
 
     def __enter__(self) -> ReviewServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "review app did not start"
-            time.sleep(0.05)
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), 20, "the review app to start")
+        assert self.server.started, "review app did not start"
         return self
 
     def __exit__(self, *exc) -> None:

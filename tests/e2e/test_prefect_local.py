@@ -7,13 +7,13 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
 from tests.support.helpers import child_env, free_port, wardwatch
 from tests.support.registry import NERIMA, registry_text
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow  # a Prefect server in a child process and real crawls (~25 s each)
 
@@ -43,14 +43,6 @@ def api(base: str, path: str, body: dict | None = None) -> object:
         return json.loads(r.read() or b"null")
 
 
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_schedule_serves_the_sources_and_stops_its_server(site, tmp_path):
@@ -74,11 +66,11 @@ def test_schedule_serves_the_sources_and_stops_its_server(site, tmp_path):
                 except OSError:
                     return None
 
-            (dep,) = wait_for(deployment, 120, "the served deployment")
+            (dep,) = wait_until(deployment, 120, "the served deployment")
             assert dep["name"] == "fixture-nerima" and dep["schedules"][0]["schedule"]["cron"] == "0 6 * * *", dep
             assert dep["parameters"]["source_ids"] == ["fixture-nerima"]
             run = api(base, f"/deployments/{dep['id']}/create_flow_run", {})
-            state = wait_for(lambda: (s := api(base, f"/flow_runs/{run['id']}")["state"]["type"]) in
+            state = wait_until(lambda: (s := api(base, f"/flow_runs/{run['id']}")["state"]["type"]) in
                              ("COMPLETED", "FAILED", "CRASHED") and s, 120, "the flow run to finish")
             assert state == "COMPLETED", (tmp_path / "schedule.err").read_text()
             assert f"{NERIMA}/index.html" in site.paths()

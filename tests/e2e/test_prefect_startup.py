@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import pytest
 
 from tests.support.helpers import ROOT, child_env, q
 from tests.support.registry import registry_text
-from warehouse.locks import hold
+from tests.support.waiting import has_open, wait_until
+from warehouse.locks import hold, lock_path
 
 pytestmark = pytest.mark.slow  # Prefect servers in child processes (10-40 s each)
 
@@ -77,16 +77,6 @@ def healthy(port: int) -> bool:
         return False
 
 
-def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"exited ({proc.returncode}) before {what}: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -144,12 +134,12 @@ def test_no_server_survives_a_sigkill_of_wardwatch(reg, tmp_path, when):
     proc = subprocess.Popen(run_cmd(reg, db), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env)
     try:
-        (pid,) = wait_for(lambda: server_pids(home), 120, "the server process", proc)
+        (pid,) = wait_until(lambda: server_pids(home), 120, "the server process", proc=proc)
         if when == "serving":
-            wait_for(lambda: healthy(port_of(pid)), 120, "the server's health check", proc)
+            wait_until(lambda: healthy(port_of(pid)), 120, "the server's health check", proc=proc)
         proc.kill()  # SIGKILL: no cleanup in wardwatch at all
         proc.wait(30)
-        wait_for(lambda: not server_pids(home), 60, "the orphaned server to stop")
+        wait_until(lambda: not server_pids(home), 60, "the orphaned server to stop")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -172,8 +162,9 @@ def test_sigterm_of_a_prefect_run_after_the_crawl_exits_143_and_stops_the_server
                 return False
 
         try:
-            wait_for(crawled, 240, "the end of the crawl stage", proc)
-            time.sleep(2)
+            wait_until(crawled, 240, "the end of the crawl stage", proc=proc)
+            wait_until(lambda: has_open(proc.pid, lock_path(db, "diff")), 240, "the diff stage to wait for its lock",
+                       proc=proc, interval=0.2)
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         finally:

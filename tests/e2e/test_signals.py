@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import os
 import resource
-import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,9 +21,10 @@ import pytest
 from tests.support.faultsrv import FAST, page
 from tests.support.helpers import ROOT, q, wardwatch
 from tests.support.registry import registry_text
+from tests.support.waiting import has_open, read_line, wait_until
 from wardwatch.demo.server import SiteConfig, SiteServer
 from warehouse.db import staging_dir
-from warehouse.locks import hold
+from warehouse.locks import hold, lock_path
 
 pytestmark = pytest.mark.slow  # real crawls, signalled and restarted
 
@@ -60,18 +59,6 @@ def site(tmp_path: Path):
 def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "wardwatch", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **FAST, **(env or {})})
-
-
-def wait_until(predicate, proc: subprocess.Popen, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if proc.poll() is not None:
-            out, err = proc.communicate()
-            raise AssertionError(f"exited ({proc.returncode}) before {what}: {err[-2000:]}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def staged_or_loaded(db: Path, at_least: int) -> bool:
@@ -134,7 +121,7 @@ def assert_complete(site, db: Path) -> None:
 def test_signal_mid_crawl_is_interrupted_not_ok_and_the_next_crawl_resumes(site, tmp_path, sig):
     db = tmp_path / "data" / "w.duckdb"
     proc = start("crawl", "--sources", str(site.registry), "--db", str(db), "--format", "json")
-    wait_until(lambda: staged_or_loaded(db, 8), proc, 60, "the first captures")
+    wait_until(lambda: staged_or_loaded(db, 8), 60, "the first captures", proc=proc)
     proc.send_signal(sig)
     out, err = finish(proc)
     assert proc.returncode == CODES[sig], err[-2000:]
@@ -158,7 +145,7 @@ def test_signal_mid_crawl_is_interrupted_not_ok_and_the_next_crawl_resumes(site,
 def test_table_summary_of_an_interrupted_crawl_says_interrupted(site, tmp_path):
     db = tmp_path / "data" / "w.duckdb"
     proc = start("crawl", "--sources", str(site.registry), "--db", str(db))
-    wait_until(lambda: staged_or_loaded(db, 5), proc, 60, "the first captures")
+    wait_until(lambda: staged_or_loaded(db, 5), 60, "the first captures", proc=proc)
     proc.send_signal(signal.SIGINT)
     out, err = finish(proc)
     assert proc.returncode == 130, err[-2000:]
@@ -175,7 +162,7 @@ def test_table_summary_of_an_interrupted_crawl_says_interrupted(site, tmp_path):
 def test_signal_mid_crawl_of_run_stops_the_crawl_child_too(site, tmp_path, sig):
     db = tmp_path / "data" / "w.duckdb"
     proc = start("run", "--no-prefect", "--sources", str(site.registry), "--db", str(db), "--format", "json")
-    wait_until(lambda: staged_or_loaded(db, 8), proc, 60, "the first captures")
+    wait_until(lambda: staged_or_loaded(db, 8), 60, "the first captures", proc=proc)
     kids = children_of(proc.pid)
     assert kids, "the crawl runs in a child process"
     proc.send_signal(sig)  # the parent only (not the process group): it forwards the signal
@@ -183,10 +170,7 @@ def test_signal_mid_crawl_of_run_stops_the_crawl_child_too(site, tmp_path, sig):
     assert proc.returncode == CODES[sig], err[-2000:]
     assert err.strip().splitlines()[-1] == f"wardwatch run: interrupted by {sig.name}", err[-2000:]
     assert "Traceback" not in err
-    deadline = time.monotonic() + 10
-    while any(alive(k) for k in kids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(k) for k in kids), "a crawl child outlived the run"
+    wait_until(lambda: not any(alive(k) for k in kids), 10, "the crawl children to end (none may outlive the run)")
     ((_, status, message),) = runs_of(db)
     assert status == "interrupted", message
     again = wardwatch("run", "--no-prefect", "--sources", str(site.registry), "--db", str(db), "--format", "json",
@@ -211,8 +195,9 @@ def test_signal_after_the_crawl_during_a_slow_later_stage(site, tmp_path, sig):
             except Exception:
                 return False
 
-        wait_until(crawled, proc, 120, "the end of the crawl stage")
-        time.sleep(1.5)  # extract, then waiting for the diff lock
+        wait_until(crawled, 120, "the end of the crawl stage", proc=proc)
+        wait_until(lambda: has_open(proc.pid, lock_path(db, "diff")), 120, "the diff stage to wait for its lock",
+                   proc=proc, interval=0.2)
         assert proc.poll() is None
         proc.send_signal(sig)
         out, err = finish(proc)
@@ -243,9 +228,10 @@ def test_sigterm_during_reextract_exits_143_and_the_next_reextract_completes(sit
     # more work than a moment's: the same stored pages re-extracted many times over (--force, in a loop)
     proc = subprocess.Popen([sys.executable, "-c", REEXTRACT_LOOP, str(db)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], 120)
-    assert ready and proc.stdout.readline().startswith("extract"), "the first reextract did not finish"
-    time.sleep(0.3)  # well into the next one
+    assert read_line(proc, 120, "the first reextract") == "start\n"
+    assert read_line(proc, 120, "the first reextract's summary").startswith("extract")
+    while read_line(proc, 120, "the second reextract") != "start\n":  # (the summary may list failures)
+        pass  # the signal lands inside the second one
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     out, err = finish(proc)
@@ -262,7 +248,18 @@ def test_sigterm_during_reextract_exits_143_and_the_next_reextract_completes(sit
 # `wardwatch reextract --force` in this process, again and again, as the real entry point runs it
 REEXTRACT_LOOP = """
 import sys
+import wardwatch.stages.extract as stage
 from wardwatch.cli import main
+
+work = stage.extract_pending
+
+
+def extracting(*args, **kw):  # says so from inside the command (its signal handlers are installed by then)
+    print("start", flush=True)
+    return work(*args, **kw)
+
+
+stage.extract_pending = extracting
 for _ in range(200):
     code = main(["reextract", "--db", sys.argv[1], "--force"])
     sys.stdout.flush()

@@ -11,7 +11,7 @@ import pytest
 from extractors.contact_context import resolve_contacts
 from extractors.facts import extract_facts
 from extractors.model import Document, Fact
-from extractors.rules_contacts import parse_days
+from extractors.rules_hours import parse_days
 
 
 def doc_of(*lines: str) -> Document:

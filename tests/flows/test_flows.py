@@ -12,11 +12,11 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.support.helpers import free_port, main, q
+from tests.support.receiver import Receiver
 from tests.support.registry import registry_text
 
 
@@ -148,33 +148,6 @@ CHANGE = {"after_version_id": "v2", "seq": 1, "url": "https://www.city.nerima.to
           "after_text": "上限5万円", "run_id": "run-a-1", "page": None, "before_version_id": "v1"}
 
 
-class Receiver:
-    """A webhook endpoint on loopback answering ``status``; keeps the JSON bodies it got."""
-
-    def __init__(self, status: int = 200):
-        self.bodies: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.mark.slow  # runs the flow on the Prefect test server
 def test_webhook_gets_the_changes(run_pipeline, fake_stages, tmp_path, monkeypatch):
     receiver = Receiver()
@@ -254,17 +227,24 @@ def test_one_run_per_source_at_a_time(run_pipeline, fake_stages, tmp_path):
 
 
 @pytest.mark.slow  # runs the flow on the Prefect test server
-def test_the_flow_waits_for_a_no_prefect_run_of_the_same_source(run_pipeline, fake_stages, tmp_path):
+def test_the_flow_waits_for_a_no_prefect_run_of_the_same_source(run_pipeline, fake_stages, tmp_path, monkeypatch):
     """`wardwatch run --no-prefect` holds the same per-source lock (warehouse.locks) as the flows."""
+    from wardwatch import runner
     from warehouse.locks import hold
 
-    held = threading.Event()
+    held, asked = threading.Event(), threading.Event()
     released_at = []
+
+    def asking(*args, **kw):  # the flow's source asks for the lock (and will have to wait for it)
+        asked.set()
+        return hold(*args, **kw)
+
+    monkeypatch.setattr(runner, "hold", asking)
 
     def other_run():
         with hold(tmp_path / "w.duckdb", "a"):
             held.set()
-            time.sleep(1.5)
+            assert asked.wait(120), "the flow never asked for the source's lock"
             released_at.append(time.monotonic())
 
     other = threading.Thread(target=other_run)

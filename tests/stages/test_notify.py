@@ -3,42 +3,13 @@ to loopback receivers; a failing notifier only comes back as a reason."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
+from tests.support.helpers import free_port
+from tests.support.receiver import Receiver
 from wardwatch.report.model import build_report
 from wardwatch.report.notice import notice_from_model
 from wardwatch.stages.notify import deliver, notify_urls, redact
-
-
-class Receiver:
-    """An HTTP endpoint on loopback answering ``status``; keeps the JSON bodies it got."""
-
-    def __init__(self, status: int = 200):
-        self.bodies: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
@@ -99,9 +70,9 @@ def test_apprise_and_webhook_deliver_the_same_japanese_notice(receiver: Receiver
 
 
 def test_failing_notifiers_come_back_as_reasons_never_raise() -> None:
-    with socket_closed() as port:
-        delivery = deliver("t", "b", {}, urls=[f"json://127.0.0.1:{port}/x", "nosuchservice://token@host"],
-                           webhook=f"http://127.0.0.1:{port}/hook")
+    port = free_port()  # nothing listens there
+    delivery = deliver("t", "b", {}, urls=[f"json://127.0.0.1:{port}/x", "nosuchservice://token@host"],
+                       webhook=f"http://127.0.0.1:{port}/hook")
     assert delivery.sent == [] and len(delivery.errors) == 3
     assert delivery.errors[1].startswith("nosuchservice://host: not a notification URL")
     assert "token" not in " ".join(delivery.errors)  # secrets in URLs are not logged
@@ -112,19 +83,3 @@ def test_urls_from_the_environment(monkeypatch) -> None:
     assert notify_urls() == ["ntfy://wardwatch", "mailto://u:p@example.jp", "json://127.0.0.1/x"]
     assert notify_urls(["slack://a/b/c"]) == ["slack://a/b/c"]
     assert redact("mailto://user:secret@example.jp/x?to=a") == "mailto://example.jp"
-
-
-class socket_closed:
-    """A loopback port nobody listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        return self.port
-
-    def __exit__(self, *exc) -> None:
-        return None

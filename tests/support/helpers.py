@@ -42,6 +42,7 @@ def child_env(env: dict[str, str] | None = None, without: str | None = None) -> 
     return {**base, **(env or {})}
 
 
+
 def wardwatch(*args: str, env: dict[str, str] | None = None, without: str | None = None, timeout: float = 300,
               cwd: Path | str | None = None, **kw) -> subprocess.CompletedProcess:
     """`python -m wardwatch ARGS` in a child process (text output captured); environment: :func:`child_env`."""

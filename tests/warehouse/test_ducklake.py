@@ -19,6 +19,7 @@ import pytest
 from tests.support.helpers import ROOT, demo_site, fill_demo, q, wardwatch
 from tests.support.postgres import Cluster, pg_database, postgres_cluster  # noqa: F401 (fixtures)
 from tests.support.registry import registry_text
+from tests.support.waiting import read_line
 from warehouse import ducklake
 from warehouse.blobs import BlobStore
 from warehouse.db import Warehouse, WarehouseConflict, WarehouseError
@@ -296,11 +297,11 @@ WRITER = textwrap.dedent("""
     from warehouse.db import Warehouse
     from warehouse import runs
     from warehouse.load import load_pending
-    url, data_path, home, folder, go, run_id = sys.argv[1:7]
+    url, data_path, home, folder, run_id = sys.argv[1:6]
     wh = Warehouse(url, data_path=data_path, home=home)
     runs.start_run(wh, run_id, ["fixture-nerima"])
-    while not Path(go).exists():
-        time.sleep(0.01)
+    print("ready", flush=True)
+    sys.stdin.readline()  # the test's "go", to both writers at once
     t = time.monotonic()
     counts = load_pending(wh, Path(folder), batch=2)
     runs.finish_run(wh, run_id, counts, "ok")
@@ -335,16 +336,13 @@ def test_two_writer_processes_load_into_one_lake_at_once(lake: Warehouse, tmp_pa
                                                   fetched_at=(t0 + timedelta(seconds=i, milliseconds=w)).isoformat()))
         folders.append(folder)
         run_ids.append(run_id)
-    go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, lake.lake.url, lake.lake.data_path,
-                               str(tmp_path / f"home-{w}"), str(folders[w]), str(go), run_ids[w]],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               str(tmp_path / f"home-{w}"), str(folders[w]), run_ids[w]],
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for w in range(2)]
-    import time
-
-    time.sleep(3)  # both have opened the lake and started their runs
-    go.touch()
-    outs = [p.communicate(timeout=300) for p in procs]
+    for p in procs:  # both have opened the lake and started their runs
+        assert read_line(p, 120, "a writer to open the lake") == "ready\n"
+    outs = [p.communicate(input="go\n", timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
     figures = [o[0].split() for o in outs]
     print("writers (fetched, new, unchanged, seconds):", figures)

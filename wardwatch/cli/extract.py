@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import stat
 import sys
 import time
@@ -13,7 +12,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from wardwatch.cli.common import Failed, Usage, add_db, add_format, print_json, resolve_db
 from wardwatch.cli.summaries import extraction_summary
@@ -105,104 +103,22 @@ def _read_file(path: Path, target: str) -> bytes:
         os.close(fd)
 
 
-class _Refused(Exception):
-    pass
-
-
-def _check_url(url: str, allowed: frozenset[str]) -> None:
-    """The crawler's rules for one URL: http(s) only; an IP-literal host must be public (the
-    connected address is checked again in ``_guarded_connection``)."""
-    from spiders.safety import ALLOWED_SCHEMES, ip_literal, non_public_reason
-
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        raise _Refused(f"{parts.scheme or 'no'} scheme is not http(s)")
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        raise _Refused("no host")
-    if host in allowed:
-        return
-    literal = ip_literal(host)
-    reason = non_public_reason(literal) if literal else None
-    if reason:
-        raise _Refused(f"{host} is a {reason} address")
-
-
-def _guarded_create(allowed: frozenset[str]) -> Any:
-    """socket.create_connection that refuses non-public peers of non-allowed hosts before any byte is sent."""
-    from spiders.safety import non_public_reason
-
-    def create(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        host = str(address[0]).lower().strip("[]").rstrip(".")
-        sock = socket.create_connection(address, *args, **kwargs)
-        if host not in allowed:
-            peer = sock.getpeername()[0]
-            reason = non_public_reason(peer)
-            if reason:
-                sock.close()
-                raise _Refused(f"{host} resolves to {peer}, a {reason} address")
-        return sock
-
-    return create
-
-
-def _opener(allowed: frozenset[str]) -> urllib.request.OpenerDirector:
-    import http.client
-
-    create = _guarded_create(allowed)
-
-    class GuardedHTTP(http.client.HTTPConnection):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, **kw)
-            self._create_connection = create
-
-    class GuardedHTTPS(http.client.HTTPSConnection):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, **kw)
-            self._create_connection = create
-
-    class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req: Any) -> Any:
-            return self.do_open(GuardedHTTP, req)
-
-    class HTTPSHandler(urllib.request.HTTPSHandler):
-        def https_open(self, req: Any) -> Any:
-            return self.do_open(GuardedHTTPS, req, context=self._context)
-
-    class Redirects(urllib.request.HTTPRedirectHandler):
-        max_redirections = 10
-
-        def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
-            location = headers.get("location") or headers.get("uri")
-            if location:
-                newurl = urljoin(req.full_url, location)
-                try:
-                    _check_url(newurl, allowed)
-                except _Refused as exc:
-                    raise _Refused(f"redirect to {newurl[:200]} refused: {exc}") from None
-            return super().http_error_302(req, fp, code, msg, headers)
-
-        http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
-
-    # no proxies: the address checked must be the address connected to
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}), HTTPHandler(), HTTPSHandler(), Redirects())
-
-
 def _fetch(target: str, allowed: frozenset[str]) -> tuple[bytes, str | None, str | None, str]:
     from extractors.termsafe import terminal_safe
+    from spiders.fetch import Refused, check_url, opener
     from spiders.responses import charset_of, media_type_of
     from spiders.settings import USER_AGENT
 
     shown = terminal_safe(target[:200], keep_newlines=False)
     try:
-        _check_url(target, allowed)
-    except _Refused as exc:
+        check_url(target, allowed)
+    except Refused as exc:
         raise Usage(f"{shown}: refused: {terminal_safe(str(exc), keep_newlines=False)} "
                     "(--allow-host HOST to fetch it anyway)") from None
     request = urllib.request.Request(target, headers={"User-Agent": USER_AGENT})
     deadline = time.monotonic() + FETCH_SECONDS
     try:
-        with _opener(allowed).open(request, timeout=30) as resp:
+        with opener(allowed).open(request, timeout=30) as resp:
             chunks, size = [], 0
             while size <= MAX_BYTES:
                 if time.monotonic() > deadline:
@@ -214,11 +130,11 @@ def _fetch(target: str, allowed: frozenset[str]) -> tuple[bytes, str | None, str
                 size += len(chunk)
             body = b"".join(chunks)
             ctype = resp.headers.get("Content-Type")
-    except _Refused as exc:
+    except Refused as exc:
         raise Failed(f"{shown}: refused: {terminal_safe(str(exc), keep_newlines=False)}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        if isinstance(reason, _Refused):
+        if isinstance(reason, Refused):
             raise Failed(f"{shown}: refused: {terminal_safe(str(reason), keep_newlines=False)}") from None
         raise Failed(f"{shown}: cannot fetch: {terminal_safe(str(reason), keep_newlines=False)}") from None
     if len(body) > MAX_BYTES:

@@ -2,7 +2,7 @@
 
 For each start URL: does the host resolve (and to a public address, unless ``allowed_domains`` lists
 it verbatim), does robots.txt allow it, does the first page answer (status, type, size), and which of
-its links ``follow`` would take. Plain ``urllib`` with short timeouts, no redirects followed (they are
+its links ``follow`` would take. ``urllib`` under the crawler's address rules (``spiders.fetch``), short timeouts, no redirects followed (they are
 reported), at most ``MAX_BYTES`` read — a preview for a maintainer adding a source, not a crawl.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from urllib import robotparser
 from urllib.parse import urljoin, urlsplit
 
+from spiders.fetch import Refused, opener
 from spiders.links import select_links
 from spiders.registry import Source
 from spiders.safety import explicit_hosts, non_public_reason
@@ -58,18 +59,13 @@ class SourceCheck:
                 "start_urls": [{**asdict(s), "ok": s.ok} for s in self.starts]}
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-def _open(url: str, timeout: float) -> tuple[int, dict[str, str], bytes]:
-    opener = urllib.request.build_opener(_NoRedirect)
+def _open(source: Source, url: str, timeout: float) -> tuple[int, dict[str, str], bytes]:
+    """One request under the crawler's address rules (``spiders.fetch``), redirects reported, not followed."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read(MAX_BYTES)
-    except urllib.error.HTTPError as exc:
+        with opener(explicit_hosts(source.allowed_domains), follow_redirects=False).open(request, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read(MAX_BYTES)
+    except urllib.error.HTTPError as exc:  # 3xx (not followed), 4xx, 5xx: the answer is the finding
         return exc.code, dict(exc.headers or {}), b""
 
 
@@ -89,11 +85,11 @@ def _resolve(source: Source, url: str) -> tuple[list[str], str | None]:
     return addresses, None
 
 
-def _robots(url: str, timeout: float) -> tuple[str, bool]:
+def _robots(source: Source, url: str, timeout: float) -> tuple[str, bool]:
     robots_url = urljoin(url, "/robots.txt")
     try:
-        status, _headers, body = _open(robots_url, timeout)
-    except (OSError, ValueError) as exc:  # as in the crawler: the page fetch then fails with the real cause
+        status, _headers, body = _open(source, robots_url, timeout)
+    except (OSError, ValueError, Refused) as exc:  # as in the crawler: the page fetch then fails with the real cause
         return f"not reachable ({type(exc).__name__}: {exc})", True
     if status >= 500 or status == 429:
         return f"unavailable (HTTP {status}: the crawler treats this as disallow-all)", False
@@ -110,13 +106,13 @@ def check_start(source: Source, url: str, timeout: float = TIMEOUT_S) -> StartCh
     out.addresses, out.problem = _resolve(source, url)
     if out.problem:
         return out
-    out.robots, allowed = _robots(url, timeout)
+    out.robots, allowed = _robots(source, url, timeout)
     if not allowed:
         out.problem = f"robots.txt: {out.robots}"
         return out
     try:
-        out.status, headers, body = _open(url, timeout)
-    except (OSError, ValueError) as exc:
+        out.status, headers, body = _open(source, url, timeout)
+    except (OSError, ValueError, Refused) as exc:
         out.problem = f"fetch failed: {type(exc).__name__}: {exc}"
         return out
     headers = {k.lower(): v for k, v in headers.items()}

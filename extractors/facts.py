@@ -35,7 +35,7 @@ from extractors.rules_hours import find_office_hours
 from extractors.rules_quantities import find_ages, find_amounts, find_durations, find_rates
 from extractors.tokenizer import split_for_sudachi
 
-EXTRACTOR_VERSION = "facts-4"
+EXTRACTOR_VERSION = "facts-5"
 
 _BOILERPLATE_RE = re.compile(r"ページ(?:番号|ID)\s*[:：]?\s*[0-9０-９\-－]+")
 
@@ -123,6 +123,7 @@ def extract_facts_result(doc: Document, *, sudachi: bool = True, budget: Budget 
                 program=block.program if block else None,
                 page=block.page if block else None,
                 extra=dict(cand.extra),
+                heading_path=block.headings if block else (),
             ))
         if partial:
             break

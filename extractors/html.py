@@ -238,11 +238,18 @@ class _Walker:
                 return self.heads[level]
         return self.title
 
+    def headings(self) -> tuple[str, ...]:
+        """The full heading path, outermost first: the page title, h1…h6, then dt/caption scopes."""
+        path = [self.title] if self.title else []
+        path += [self.heads[lv] for lv in sorted(self.heads)]
+        path += [scope[0] for scope in self.scopes if scope[0]]
+        return tuple(dict.fromkeys(path))  # a title repeated as the h1 appears once
+
     def emit(self, text: str, kind: str = "para", level: int | None = None) -> None:
         text = clean_text(text)
         if not text:
             return
-        attrs: dict = {"kind": kind, "program": self.program()}
+        attrs: dict = {"kind": kind, "program": self.program(), "headings": self.headings()}
         if level is not None:
             attrs["level"] = level
         self.blocks.append((text, attrs))

@@ -26,6 +26,7 @@ class Block:
     program: str | None = None
     page: int | None = None
     level: int | None = None  # heading level 1-6 for kind == "heading"
+    headings: tuple[str, ...] = ()  # the heading path, outermost first (title, h1, h2 …, dt/caption)
 
     @property
     def end(self) -> int:
@@ -63,6 +64,8 @@ class Document:
             changed += n
             if attrs.get("program"):
                 attrs = {**attrs, "program": sanitize_text(attrs["program"])[0]}
+            if attrs.get("headings"):
+                attrs = {**attrs, "headings": tuple(sanitize_text(h)[0] for h in attrs["headings"])}
             out.append(Block(text=text, start=pos, **attrs))
             pos += len(text) + 1
         if kw.get("title"):
@@ -91,9 +94,11 @@ class Fact:
     program: str | None = None
     page: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    heading_path: tuple[str, ...] = ()  # the block's headings, outermost first (what program matching reads)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
+        d["heading_path"] = list(self.heading_path)
         extra = d.pop("extra")
         d.update(extra)
         return d

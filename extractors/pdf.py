@@ -264,17 +264,21 @@ def extract_pdf(body: bytes, workers: int | None = None, budget: Budget | None =
     body_em = median(ems) if ems else 0.0
     blocks: list[tuple[str, dict]] = []
     program, program_level = None, 99
+    heads: dict[int, str] = {}  # the open headings by level: the heading path of what follows
     for number, page in enumerate(pages, start=1):
         for text, kind, em, _ in _join_periods(_join_headings(page, body_em)):
             level = _level(em, body_em) if kind == "para" and len(text) <= 60 else None
             attrs: dict = {"kind": "heading" if level else kind, "page": number}
             if level:
                 attrs["level"] = level
+                heads = {lv: t for lv, t in heads.items() if lv < level}
+                heads[level] = text
                 if names_program(text):
                     program, program_level = text, level
                 elif level <= program_level:
                     program, program_level = None, 99
             attrs["program"] = program
+            attrs["headings"] = tuple(heads[lv] for lv in sorted(heads))
             blocks.append((text, attrs))
     warnings = () if blocks else ("no text layer",)
     return Document.from_blocks(blocks, "application/pdf", title=title, pages=count, warnings=warnings,

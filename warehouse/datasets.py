@@ -65,7 +65,8 @@ def load(db: Warehouse | Path, *, source_id: str, sha256: str, path: Path, fmt: 
 
 _FACT_TYPES = json.dumps([{"seq": "INTEGER", "record_id": "VARCHAR", "municipality": "VARCHAR", "program": "VARCHAR",
                             "kind": "VARCHAR", "qualifier": "VARCHAR", "value": "VARCHAR", "value_num": "DOUBLE",
-                            "text": "VARCHAR", "field": "VARCHAR"}])
+                            "text": "VARCHAR", "field": "VARCHAR", "program_id": "VARCHAR",
+                            "program_name": "VARCHAR"}])
 
 
 FACT_CHUNK = 5_000  # rows per INSERT: bounds the JSON text and DuckDB's parse of it (a 200k-row file)
@@ -81,14 +82,17 @@ def _insert_facts(con: Any, dataset_id: str, facts: list[dict[str, Any]], munici
             rows.append({"seq": seq, "record_id": f.get("record_id"),
                          "municipality": f.get("municipality") or municipality,
                          "program": f.get("program"), "kind": f["kind"], "qualifier": f.get("qualifier"),
-                         "value": value, "value_num": num, "text": f.get("text"), "field": f.get("field")})
+                         "value": value, "value_num": num, "text": f.get("text"), "field": f.get("field"),
+                         "program_id": f.get("program_id"), "program_name": f.get("program_name")})
         payload = json.dumps(rows, ensure_ascii=False)
         del rows
         con.execute(
             """
             INSERT INTO dataset_facts
+            (dataset_id, seq, record_id, municipality, program, kind, qualifier, value, value_num, text, field,
+             program_id, program_name)
             SELECT ?, r.seq, r.record_id, r.municipality, r.program, r.kind, r.qualifier, r.value::JSON, r.value_num,
-                   r.text, r.field
+                   r.text, r.field, r.program_id, r.program_name
             FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)
             """,
             [dataset_id, payload, _FACT_TYPES])

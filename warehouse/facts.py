@@ -21,6 +21,8 @@ class Pending:
     charset: str | None
     url: str
     switchboard: str | None = None  # the source's municipal switchboard (sources.switchboard)
+    municipality: str | None = None  # the source's municipality and 全国地方公共団体コード (program ids)
+    code: str | None = None
 
 
 def pending(db: Warehouse | Path, version: str, source_id: str | None = None, force: bool = False) -> list[Pending]:
@@ -28,7 +30,8 @@ def pending(db: Warehouse | Path, version: str, source_id: str | None = None, fo
     with connect(db) as con:
         rows = con.execute(
             """
-            SELECT v.sha256, any_value(v.media_type), any_value(v.charset), min(v.url), min(s.switchboard)
+            SELECT v.sha256, any_value(v.media_type), any_value(v.charset), min(v.url), min(s.switchboard),
+                   min(s.municipality), min(s.code)
             FROM versions v LEFT JOIN sources s ON s.source_id = v.source_id
             WHERE (? OR NOT EXISTS (SELECT 1 FROM extractions e WHERE e.sha256 = v.sha256 AND e.extractor_version = ?))
               AND (? IS NULL OR v.source_id = ?)
@@ -45,9 +48,10 @@ def blobs(db: Warehouse | Path, hashes: list[str]) -> dict[str, bytes]:
         return read_blobs(con, hashes)  # the blobs table, or a lake's blob store
 
 
-CORE = ("kind", "value", "text", "qualifier", "program", "page", "start", "end")
+CORE = ("kind", "value", "text", "qualifier", "program", "page", "start", "end", "heading_path", "program_id",
+        "program_name")
 FACT_COLUMNS = ("sha256", "extractor_version", "seq", "kind", "value", "value_num", "text", "qualifier", "program", "page",
-                "start_offset", "end_offset", "extra")
+                "start_offset", "end_offset", "extra", "heading_path", "program_id", "program_name")
 
 
 def store(db: Warehouse | Path, version: str, results: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> None:
@@ -71,5 +75,6 @@ def _store(con: Any, sha: str, version: str, row: dict[str, Any], facts: list[di
         value, num = stored_value(f["value"])
         extra = {k: v for k, v in f.items() if k not in CORE}
         rows.append([sha, version, seq, f["kind"], value, num, f["text"], f["qualifier"],
-                     f["program"], f["page"], f["start"], f["end"], json.dumps(extra, ensure_ascii=False) if extra else None])
+                     f["program"], f["page"], f["start"], f["end"], json.dumps(extra, ensure_ascii=False) if extra else None,
+                     list(f.get("heading_path") or []) or None, f.get("program_id"), f.get("program_name")])
     insert_rows(con, "facts", FACT_COLUMNS, rows)

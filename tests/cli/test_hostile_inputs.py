@@ -232,7 +232,7 @@ def hostile_warehouse() -> Warehouse:
                     "before_text, after_text) VALUES ('v2', 0, ?, 'amount', '月額', 'changed', '13000', '13500', ?, ?)",
                     [ESC_TITLE, "月額13,000円\x1b[8m", "月額13,500円\u202e"])
         con.execute("INSERT INTO flag_records VALUES ('f1', 'fact_changed', 'high', 's', 'http://x/ok', ?, 'amount', "
-                    "NULL, now(), now(), NULL, NULL)", [ESC_TITLE])
+                    "NULL, now(), now(), NULL, NULL, NULL)", [ESC_TITLE])
     yield wh
     wh.close()
 

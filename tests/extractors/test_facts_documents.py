@@ -93,7 +93,7 @@ def test_facts_to_json_shape() -> None:
     json.dumps(out, ensure_ascii=False)  # serialisable
     assert out[0] == {
         "kind": "amount", "value": 2200, "text": "月額2,200~170,200円", "start": 8, "end": 24,
-        "qualifier": "月額", "program": None, "page": None, "max": 170200,
+        "qualifier": "月額", "program": None, "page": None, "max": 170200, "heading_path": [],
     }
     assert [(d["value"], d["text"]) for d in out[1:]] == [("--05-11", "5月、7月の11日"), ("--07-11", "5月、7月の11日")]
 

@@ -76,7 +76,7 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
 
     def change(key: str, seq: int, program: str | None, kind: str, qualifier: str | None, before, after, bt, at):
         t1, t2 = pages[key][2], pages[key][3]
-        con.execute("INSERT INTO fact_changes VALUES (?, ?, ?, ?, ?, 'changed', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        con.execute("INSERT INTO fact_changes VALUES (?, ?, ?, ?, ?, 'changed', ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [f"v{key}2", seq, program, kind, qualifier, json.dumps(before), json.dumps(after), bt, at,
                      *_span(t1, bt), *_span(t2, at)])
 
@@ -87,10 +87,10 @@ def _fill(con: duckdb.DuckDBPyConnection) -> None:
     ev = {"secondary": {"text": HOSTILE, "source": "javascript:alert(1)"},
           "official_change": {"before_text": "上限4万円", "after_text": HOSTILE, "url": "https://a.example.jp/syuurou.html"}}
     con.execute("INSERT INTO flag_records VALUES ('flag-h', 'secondary_outdated', 'high', 'src-h', ?, ?, 'amount', ?, "
-                "now(), now(), NULL, NULL)", [pages["h"][1], HOSTILE, json.dumps(ev)])
+                "now(), now(), NULL, NULL, NULL)", [pages["h"][1], HOSTILE, json.dumps(ev)])
     ev = {"url": "https://a.example.jp/gone.html", "status": 404, "linked_from": "https://a.example.jp/syuurou.html"}
     con.execute("INSERT INTO flag_records VALUES ('flag-l', 'broken_link', 'medium', 'src-a', ?, NULL, NULL, ?, now(), "
-                "now(), NULL, NULL)", [ev["url"], json.dumps(ev)])
+                "now(), NULL, NULL, NULL)", [ev["url"], json.dumps(ev)])
     con.execute("INSERT INTO runs VALUES ('run-2', now(), now(), 'partial', ['src-a', 'src-b'], 2, 0, 0, 0, 1, '{}', NULL)")
     con.execute("INSERT INTO fetches (fetch_id, run_id, source_id, url, requested_url, fetched_at, status, outcome, "
                 "error_kind, error, depth) VALUES ('f1', 'run-2', 'src-a', 'u', 'u', now(), 200, 'unchanged', NULL, NULL, 0),"
@@ -280,7 +280,7 @@ def test_a_change_and_its_fact_changed_flag_are_one_row_in_the_report(wh):
               "qualifier": "上限", "before_text": "上限4万円", "after_text": "上限5万円", "after_version_id": "va2",
               "before_version_id": "va1"}
         con.execute("INSERT INTO flag_records VALUES ('flag-fc', 'fact_changed', 'high', 'src-a', ?, ?, 'amount', ?, "
-                    "now(), now(), NULL, NULL)", [ev["url"], ev["program"], json.dumps(ev)])
+                    "now(), now(), NULL, NULL, NULL)", [ev["url"], ev["program"], json.dumps(ev)])
     model = build_report(report_data(wh))
     assert "flag-fc" in {f["flag_id"] for f in model["flags"]}  # the model keeps it (Markdown, JSON, counts) ...
     html = report_page(model)

@@ -55,7 +55,7 @@ def fill(con: duckdb.DuckDBPyConnection) -> None:
     def change(key: str, program: str, kind: str, qualifier: str | None, before, after, bt: str, at: str) -> dict:
         vid, seq = key.split(":")
         prev = vid[:2] + "1"
-        con.execute("INSERT INTO fact_changes VALUES (?, ?, ?, ?, ?, 'changed', ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+        con.execute("INSERT INTO fact_changes VALUES (?, ?, ?, ?, ?, 'changed', ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                     [vid, int(seq), program, kind, qualifier, json.dumps(before), json.dumps(after), bt, at,
                      *_span(TEXTS[prev], bt), *_span(TEXTS[vid], at)])
         return {"program": program, "kind": kind, "qualifier": qualifier, "change": "changed", "before": before,
@@ -68,7 +68,7 @@ def fill(con: duckdb.DuckDBPyConnection) -> None:
 
     def flag(flag_id: str, rule: str, severity: str, sid: str, url: str, program, kind, evidence: dict) -> None:
         con.execute("INSERT INTO flag_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, TIMESTAMPTZ '2026-11-02T01:00:00Z', "
-                    "now(), NULL, NULL)", [flag_id, rule, severity, sid, url, program, kind, json.dumps(evidence)])
+                    "now(), NULL, NULL, NULL)", [flag_id, rule, severity, sid, url, program, kind, json.dumps(evidence)])
 
     flag(FLAG_AMOUNT_A, "fact_changed", "high", "src-a", A_URL, amount["program"], "amount", {"url": A_URL, **amount})
     flag(FLAG_PHONE_A, "fact_changed", "medium", "src-a", A_URL, phone["program"], "phone", {"url": A_URL, **phone})

@@ -59,7 +59,7 @@ def test_opens_after_two_failed_crawls_in_a_row_and_closes_on_recovery(wh: Wareh
 def test_source_evaluation_leaves_other_flags_alone_and_the_full_evaluation_includes_it(wh: Warehouse) -> None:
     with wh.connect() as con:
         con.execute("INSERT INTO flag_records VALUES ('other', 'broken_link', 'low', 'nerima', 'https://x/a', NULL, NULL, "
-                    "'{}', now(), now(), NULL, NULL)")
+                    "'{}', now(), now(), NULL, NULL, NULL)")
     crawl(wh, "r1", 1, "kita", ok=False)
     crawl(wh, "r2", 2, "kita", ok=False)
     evaluate_source_flags(wh)

@@ -26,9 +26,9 @@ from warehouse.db import Warehouse, WarehouseConflict, WarehouseError
 from warehouse.schema import declared_keys, migrate, migration_files
 
 TABLES = ("blobs", "dataset_facts", "datasets", "extractions", "fact_changes", "facts", "fetches", "flag_evaluations",
-          "flag_records", "noise_rules", "reviews", "runs", "schema_migrations", "sources", "version_diffs", "versions")
+          "flag_records", "noise_rules", "program_aliases", "program_catalog", "reviews", "runs", "schema_migrations", "sources", "version_diffs", "versions")
 VIEWS = ("changes", "current_facts", "documents", "fact_history", "flags", "latest_extractions", "latest_reviews",
-         "program_summary", "secondary_facts")
+         "program_amounts_seen", "program_facts", "program_history", "program_summary", "programs", "secondary_facts")
 
 
 def _lake(cluster: Cluster, root: Path, dbname: str | None = None) -> Warehouse:

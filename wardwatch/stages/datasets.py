@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from extractors.datasets import FORMATS, Problem, parse_dataset
+from extractors.programs import match_program
 from warehouse import datasets as store
 from warehouse.datasets import DatasetConflict
 from warehouse.db import Warehouse
@@ -92,6 +93,7 @@ def import_dataset(db: Warehouse | str | Path, path: str | Path, *, source_id: s
             result["warnings"].append(f"no 全国地方公共団体コード known for '{muni}'; sources.code set to {TOKYO_CODE}")
         return code or TOKYO_CODE
 
+    assign_dataset_programs(parsed.facts, municipality or parsed.municipality)
     try:
         loaded = store.load(Warehouse.of(db), source_id=sid, sha256=sha, path=path, fmt=parsed.format,
                             records=parsed.records, facts=parsed.facts, stated=dataset_date(path.name),
@@ -153,6 +155,23 @@ def dataset_date(filename: str) -> datetime | None:
         return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3)), tzinfo=JST)
     except ValueError:
         return None
+
+
+def assign_dataset_programs(facts: list[dict[str, Any]], default_municipality: str | None) -> None:
+    """A program id for each dataset fact, from its program name (the record's title), in place."""
+    cache: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+    for f in facts:
+        name, muni = f.get("program"), f.get("municipality") or default_municipality or NATIONAL
+        if not name:
+            continue
+        if (name, muni) not in cache:
+            code = municipality_code(muni) if muni != NATIONAL else None
+            try:
+                m = match_program([name], None if muni == NATIONAL else muni, f.get("text"), code=code)
+            except Exception:  # a matcher bug must not reject a valid dataset
+                m = None
+            cache[(name, muni)] = (m.program_id, m.name) if m else (None, None)
+        f["program_id"], f["program_name"] = cache[(name, muni)]
 
 
 def municipality_code(name: str) -> str | None:

@@ -18,6 +18,7 @@ from extractors import facts as fact_rules
 from extractors.facts import extract_facts_result, facts_to_json
 from extractors.model import Budget, ExtractionError
 from extractors.text import extract_document
+from wardwatch.stages.programs import assign_program_ids, refresh_programs
 from warehouse import facts as store
 from warehouse.db import Warehouse
 from warehouse.facts import Pending
@@ -55,6 +56,7 @@ def extract_pending(db: Warehouse | Path, *, source_id: str | None = None, force
                                            "status": "partial"})
             elif row["status"] == "no_text":
                 totals["no_text"] += 1
+    totals["programs"] = refresh_programs(wh)
     return totals
 
 
@@ -68,6 +70,7 @@ def extract_one(p: Pending, body: bytes | None, budget: Budget | None = None) ->
         doc = extract_document(body, p.media_type, charset=p.charset, url=p.url, budget=budget)
         result = extract_facts_result(doc, budget=budget, switchboard=p.switchboard)
         facts = facts_to_json(result.facts)
+        assign_program_ids(facts, doc.text, p.municipality, p.code)
     except ExtractionError as exc:
         return {**row, "status": "error", "error": str(exc)}, []
     except Exception as exc:  # an extractor bug must not stop the stage; it is recorded per version

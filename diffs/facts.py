@@ -8,6 +8,8 @@ unmatched facts of a replaced stretch are paired by position ("changed"), the su
 
 Inputs may be ``extractors.model.Fact`` objects or dicts in the ``Fact.to_json()`` shape.
 The compared value is ``value`` plus ``max`` when the fact has one (ranges such as 上限/下限 pairs).
+Each change carries the ``program_id`` of its fact (the after side's, the before side's for "removed"), so
+changes can be grouped by program across pages and wards; matching itself stays on the names as written.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class FactChange:
     """One fact-level change. ``before_*`` are None for "added", ``after_*`` for "removed".
 
     ``before`` / ``after`` are the fact's value, or ``{"value": v, "max": m}`` when it has a max.
-    ``page`` is the after-side PDF page (before-side for "removed").
+    ``page`` is the after-side PDF page (before-side for "removed"). ``program_id`` is the fact's program
+    id (a catalog id or ``<municipality code>:<key>``; the after side's, else the before side's), or None.
     """
 
     program: str | None
@@ -46,10 +49,12 @@ class FactChange:
     after_start: int | None = None
     after_end: int | None = None
     page: int | None = None
+    program_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "program": self.program,
+            "program_id": self.program_id,
             "kind": self.kind,
             "qualifier": self.qualifier,
             "change": self.change,
@@ -107,7 +112,16 @@ def _change(kind: str, key: Key, b: Any = None, a: Any = None) -> FactChange:
         after_start=fact_field(a, "start") if a is not None else None,
         after_end=fact_field(a, "end") if a is not None else None,
         page=fact_field(a, "page") if a is not None else fact_field(b, "page"),
+        program_id=_program_id(a, b),
     )
+
+
+def _program_id(a: Any, b: Any) -> str | None:
+    for f in (a, b):
+        pid = fact_field(f, "program_id") if f is not None else None
+        if pid:
+            return pid
+    return None
 
 
 def _group(facts: Iterable[Any]) -> dict[Key, list[Any]]:

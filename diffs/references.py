@@ -30,6 +30,7 @@ class Reference:
     program: str | None = None
     start: int | None = None
     end: int | None = None
+    program_id: str | None = None
 
 
 def reference_of(fact: Any, doc_text: str | None = None) -> Reference | None:
@@ -45,7 +46,8 @@ def reference_of(fact: Any, doc_text: str | None = None) -> Reference | None:
         after = doc_text[end: end + 4]
     hint = nfkc(f"{_f(fact, 'qualifier') or ''} {text} {after}")
     value = _f(fact, "value")
-    span = dict(text=text, program=_f(fact, "program"), start=_f(fact, "start"), end=end)
+    span = dict(text=text, program=_f(fact, "program"), start=_f(fact, "start"), end=end,
+                program_id=_f(fact, "program_id"))
     if kind in FISCAL_YEAR_KINDS or (kind not in AMOUNT_KINDS and "年度" in text):
         fy = parse_fiscal_year(value) or parse_fiscal_year(text)
         if fy:

@@ -28,9 +28,9 @@ import duckdb
 from warehouse.db import Warehouse, snapshot
 
 CHANGE_FIELDS = ("url", "source_id", "municipality", "program", "kind", "qualifier", "change", "before", "after",
-                 "before_text", "after_text", "detected_at")
+                 "before_text", "after_text", "detected_at", "program_id")
 FLAG_FIELDS = ("rule", "severity", "source_id", "municipality", "url", "program", "kind", "evidence", "first_seen",
-               "closed_at")
+               "closed_at", "program_id")
 JST = timezone(timedelta(hours=9), "JST")  # the report's time zone (wardwatch/report/model.py)
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]+")
 

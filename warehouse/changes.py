@@ -72,18 +72,21 @@ def load_docs(con: Any, version_ids: list[str]) -> dict[str, Doc]:
     docs = {r[0]: Doc(*r, facts=[]) for r in rows}
     facts = con.execute(
         picked + """
-        SELECT v.version_id, f.kind, f.value, f.text, f.start_offset, f.end_offset, f.qualifier, f.program, f.page, f.extra
+        SELECT v.version_id, f.kind, f.value, f.text, f.start_offset, f.end_offset, f.qualifier, f.program, f.page, f.extra,
+               f.program_id, f.heading_path
         FROM v JOIN e ON e.sha256 = v.sha256
         JOIN facts f ON f.sha256 = e.sha256 AND f.extractor_version = e.extractor_version
         ORDER BY v.version_id, f.seq
         """,
         [version_ids],
     ).fetchall()
-    for vid, kind, value, text, start, end, qual, program, page, extra in facts:
+    for vid, kind, value, text, start, end, qual, program, page, extra, program_id, heading_path in facts:
         fact = {"kind": kind, "value": json.loads(value) if value is not None else None, "text": text, "start": start,
                 "end": end, "qualifier": qual, "program": program, "page": page}
         if extra:
             fact.update(json.loads(extra))
+        fact["program_id"] = program_id
+        fact["heading_path"] = list(heading_path or [])
         docs[vid].facts.append(fact)
     return docs
 

@@ -18,7 +18,7 @@ from warehouse.changes import Doc, load_docs
 from warehouse.db import Warehouse, connect, insert_rows, transaction
 
 FLAG_COLUMNS = ("flag_id", "rule", "severity", "source_id", "url", "program", "kind", "evidence", "first_seen", "last_seen",
-                "closed_at", "close_reason")
+                "closed_at", "close_reason", "program_id")
 
 
 def flag_id(key: str) -> str:
@@ -55,23 +55,24 @@ def page_inputs(db: Warehouse | Path, version_ids: list[str], official_urls: lis
 
 
 def latest_fact_changes(con: Any, urls: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Fact changes of each URL's most recent content change."""
+    """Fact changes of each URL's most recent content change (with the program id of each)."""
     rows = con.execute(
         """
-        SELECT url, program, kind, qualifier, change, before, after, before_text, after_text, detected_at,
-               before_version_id, after_version_id
-        FROM changes c
-        WHERE url IN (SELECT unnest(?::VARCHAR[])) AND after_version_id = (
-            SELECT d.after_version_id FROM version_diffs d WHERE d.url = c.url AND d.change_class = 'content'
-            ORDER BY d.detected_at DESC LIMIT 1)
-        ORDER BY url, seq
+        SELECT d.url, c.program, c.program_id, c.kind, c.qualifier, c.change, c.before, c.after, c.before_text,
+               c.after_text, d.detected_at, d.before_version_id, d.after_version_id
+        FROM fact_changes c JOIN version_diffs d USING (after_version_id)
+        WHERE d.url IN (SELECT unnest(?::VARCHAR[])) AND d.after_version_id = (
+            SELECT l.after_version_id FROM version_diffs l WHERE l.url = d.url AND l.change_class = 'content'
+            ORDER BY l.detected_at DESC LIMIT 1)
+        ORDER BY d.url, c.seq
         """,
         [urls],
     ).fetchall()
     out: dict[str, list[dict[str, Any]]] = {}
-    for url, program, kind, qual, change, before, after, btext, atext, when, bvid, avid in rows:
+    for url, program, program_id, kind, qual, change, before, after, btext, atext, when, bvid, avid in rows:
         out.setdefault(url, []).append({
-            "url": url, "program": program, "kind": kind, "qualifier": qual, "change": change,
+            "url": url, "program": program, "program_id": program_id, "kind": kind, "qualifier": qual,
+            "change": change,
             "before": json.loads(before) if before else None, "after": json.loads(after) if after else None,
             "before_text": btext, "after_text": atext, "detected_at": str(when),
             "before_version_id": bvid, "after_version_id": avid})
@@ -80,18 +81,46 @@ def latest_fact_changes(con: Any, urls: list[str]) -> dict[str, list[dict[str, A
 
 def cross_inputs(db: Warehouse | Path) -> tuple[list[tuple], list[tuple], dict[str, list[dict[str, Any]]]]:
     """Secondary facts, the current official facts of the same municipalities, and the latest
-    fact changes of those official pages."""
+    fact changes of those official pages; facts with their program id."""
     with connect(db) as con:
         secondary = con.execute(
-            "SELECT municipality, source_id, origin, program, kind, qualifier, value, text FROM secondary_facts").fetchall()
+            "SELECT municipality, source_id, origin, program, program_id, kind, qualifier, value, text "
+            "FROM secondary_facts").fetchall()
         if not secondary:
             return [], [], {}
         munis = sorted({r[0] for r in secondary})
         official = con.execute(
-            "SELECT municipality, url, program, kind, qualifier, value, text, start_offset, end_offset FROM current_facts "
-            "WHERE source_kind = 'official' AND municipality IN (SELECT unnest(?::VARCHAR[]))", [munis]).fetchall()
+            "SELECT municipality, url, program, program_id, kind, qualifier, value, text, start_offset, end_offset "
+            "FROM current_facts WHERE source_kind = 'official' AND municipality IN (SELECT unnest(?::VARCHAR[]))",
+            [munis]).fetchall()
         changes = latest_fact_changes(con, sorted({r[1] for r in official}))
     return secondary, official, changes
+
+
+def dataset_pages(db: Warehouse | Path) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Per current imported dataset: (its file path, its source id, its facts as fact dicts with
+    ``program_id``, ``record_id``, ``municipality`` and ``field``), in dataset order."""
+    with connect(db) as con:
+        rows = con.execute(
+            """
+            SELECT d.path, d.source_id, f.record_id, f.municipality, f.program, f.program_id, f.kind, f.qualifier,
+                   f.value, f.text, f.field
+            FROM dataset_facts f JOIN datasets d USING (dataset_id)
+            WHERE d.valid_to IS NULL ORDER BY d.path, d.source_id, f.seq
+            """).fetchall()
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for path, sid, rid, muni, program, program_id, kind, qual, value, text, fld in rows:
+        out.setdefault((path, sid), []).append({
+            "kind": kind, "value": json.loads(value) if value is not None else None, "qualifier": qual,
+            "program": program, "program_id": program_id, "text": text, "record_id": rid, "municipality": muni,
+            "field": fld})
+    return [(path, sid, facts) for (path, sid), facts in out.items()]
+
+
+def dataset_paths(db: Warehouse | Path) -> set[str]:
+    """The file path of every imported dataset version, current or replaced (the ``url`` of its flags)."""
+    with connect(db) as con:
+        return {r[0] for r in con.execute("SELECT DISTINCT path FROM datasets").fetchall()}
 
 
 def fetch_inputs(db: Warehouse | Path) -> list[tuple]:
@@ -149,15 +178,16 @@ def apply(db: Warehouse | Path, findings: list[dict[str, Any]], keep_open: set[s
         now = con.execute("SELECT now()").fetchone()[0]
         insert_rows(con, "flag_records", FLAG_COLUMNS, [
             [fid, f["rule"], f["severity"], f["source_id"], f["url"], f["program"], f["kind"],
-             json.dumps(f["evidence"], ensure_ascii=False, default=str), now, now, None, None]
+             json.dumps(f["evidence"], ensure_ascii=False, default=str), now, now, None, None, f.get("program_id")]
             for fid, f in ((fid, by_id[fid]) for fid in new)])
         if seen:
             con.execute(
                 "UPDATE flag_records SET last_seen = $1, closed_at = NULL, close_reason = NULL, evidence = u.evidence, "
-                "severity = u.severity FROM (SELECT unnest($2::VARCHAR[]) AS id, unnest($3::JSON[]) AS evidence, "
-                "unnest($4::VARCHAR[]) AS severity) u WHERE flag_id = u.id",
+                "severity = u.severity, program_id = u.program_id FROM (SELECT unnest($2::VARCHAR[]) AS id, "
+                "unnest($3::JSON[]) AS evidence, unnest($4::VARCHAR[]) AS severity, unnest($5::VARCHAR[]) AS program_id) u "
+                "WHERE flag_id = u.id",
                 [now, seen, [json.dumps(by_id[f]["evidence"], ensure_ascii=False, default=str) for f in seen],
-                 [by_id[f]["severity"] for f in seen]])
+                 [by_id[f]["severity"] for f in seen], [by_id[f].get("program_id") for f in seen]])
         if gone:
             con.execute("UPDATE flag_records SET closed_at = $1, close_reason = 'cause disappeared' "
                         "WHERE flag_id IN (SELECT unnest($2::VARCHAR[]))", [now, gone])

@@ -78,7 +78,11 @@ def program_records(db: Warehouse | Path, *, municipality: str | None = None,
     official_urls, secondary_urls, first_seen, last_seen, last_changed, facts: [...]}.
 
     ``facts`` are the current facts (view ``program_facts``) with their evidence: url, version_id, the
-    text span (start_offset/end_offset), page, heading path, source kind and validity (valid_from).
+    text span (start_offset/end_offset), page, heading path, source kind and validity (valid_from), and
+    ``context_before`` / ``context_after``: up to 40 / 20 characters of the page text around the span
+    (None for dataset facts), for rules that read the words next to a value (償還, 締切, 最大).
+    ``page_contacts`` are the current contact facts (department, phone, email, address) of the record's
+    official pages that belong to another program or to none (a page-level お問い合わせ section).
     ``municipality`` matches the name or the code; ``program`` the program id or (a part of) its name.
     """
     where, params = [], []
@@ -96,10 +100,16 @@ def program_records(db: Warehouse | Path, *, municipality: str | None = None,
         if not records:
             return []
         cur = con.execute(
-            """SELECT program_id, municipality, program_name, source_id, source_kind, origin_kind, url, version_id,
-                      valid_from, kind, qualifier, value, value_num, text, page, start_offset, end_offset,
-                      heading_path
-               FROM program_facts ORDER BY program_id, municipality, source_kind, url, start_offset NULLS LAST""")
+            """SELECT pf.program_id, pf.municipality, pf.program_name, pf.source_id, pf.source_kind, pf.origin_kind,
+                      pf.url, pf.version_id, pf.valid_from, pf.kind, pf.qualifier, pf.value, pf.value_num, pf.text,
+                      pf.page, pf.start_offset, pf.end_offset, pf.heading_path,
+                      substring(e.main_text, greatest(pf.start_offset - 40, 0) + 1,
+                                pf.start_offset - greatest(pf.start_offset - 40, 0)) AS context_before,
+                      substring(e.main_text, pf.end_offset + 1, 20) AS context_after
+               FROM program_facts pf
+               LEFT JOIN versions v ON pf.origin_kind = 'page' AND v.version_id = pf.version_id
+               LEFT JOIN latest_extractions e ON e.sha256 = v.sha256
+               ORDER BY pf.program_id, pf.municipality, pf.source_kind, pf.url, pf.start_offset NULLS LAST""")
         fcols = [d[0] for d in cur.description]
         facts: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in cur.fetchall():
@@ -110,7 +120,27 @@ def program_records(db: Warehouse | Path, *, municipality: str | None = None,
                 except ValueError:
                     pass
             facts.setdefault((d.pop("program_id"), d.pop("municipality")), []).append(d)
+        pages = sorted({u for rec in records for u in rec.get("official_urls") or []})
+        cur = con.execute(
+            """SELECT url, version_id, valid_from, program_id, kind, qualifier, value, text, page, start_offset,
+                      end_offset, heading_path
+               FROM current_facts
+               WHERE source_kind = 'official' AND kind IN ('department', 'phone', 'email', 'address')
+                 AND list_contains(?::VARCHAR[], url)
+               ORDER BY url, start_offset""", [pages])
+        ccols = [d[0] for d in cur.description]
+        contacts: dict[str, list[dict[str, Any]]] = {}
+        for r in cur.fetchall():
+            d = dict(zip(ccols, r))
+            if isinstance(d.get("value"), str):
+                try:
+                    d["value"] = json.loads(d["value"])
+                except ValueError:
+                    pass
+            contacts.setdefault(d["url"], []).append(d)
     for rec in records:
         rec["urls"] = list(dict.fromkeys([*(rec.get("official_urls") or []), *(rec.get("secondary_urls") or [])]))
         rec["facts"] = facts.get((rec["program_id"], rec["municipality"]), [])
+        rec["page_contacts"] = [c for u in rec.get("official_urls") or [] for c in contacts.get(u, [])
+                                if c["program_id"] != rec["program_id"]]
     return records

@@ -12,7 +12,7 @@ import pkgutil
 
 from diffs.rules.base import Cross, Fetch, FlagFinding, Page, Rule, SourceRuns
 
-ORDER = ("fact_changed", "secondary_outdated", "secondary_contradicts_official", "stale_reference",
+ORDER = ("fact_changed", "secondary_outdated", "secondary_contradicts_official", "outdated_amount", "stale_reference",
          "missed_annual_update", "deadline_passed", "broken_link", "page_gone", "source_failing")  # display order; new rules follow
 
 

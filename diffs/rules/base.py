@@ -22,7 +22,8 @@ SEVERITIES = ("low", "medium", "high")
 class FlagFinding:
     """One finding. ``evidence`` holds the facts (with spans and sources) that support it; ``key`` is
     stable across runs for the same underlying problem, so a flag opens when a key appears and
-    closes when it is no longer reported."""
+    closes when it is no longer reported. ``program`` is the program as the page names it,
+    ``program_id`` its id (a catalog id or ``<municipality code>:<key>``; None when unknown)."""
 
     rule: str
     severity: str
@@ -30,9 +31,10 @@ class FlagFinding:
     kind: str | None
     evidence: dict[str, Any] = field(default_factory=dict, hash=False)
     key: str = ""
+    program_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "program": self.program,
+        return {"rule": self.rule, "severity": self.severity, "program": self.program, "program_id": self.program_id,
                 "kind": self.kind, "evidence": self.evidence, "key": self.key}
 
 
@@ -42,7 +44,9 @@ def key(*parts: Any) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    """One current version of a page: what the page rules look at."""
+    """One current version of a page — or of an imported dataset (``origin_kind == "dataset"``: ``url`` is
+    the dataset file, ``text`` is empty, ``facts`` are its cells' facts): what the page rules look at.
+    Rules that read the page text skip datasets by their empty ``text``."""
 
     url: str
     source_id: str
@@ -52,6 +56,7 @@ class Page:
     today: date
     previous_year_facts: list[Any] | None = None  # the version in force the day before this fiscal year began
     latest_changes: list[dict[str, Any]] = field(default_factory=list)  # of the page's latest content change
+    origin_kind: str = "page"  # page | dataset
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class Cross:
     secondary_source_id: str
     secondary_origin: str
     secondary_facts: list[Any]
+    today: date | None = None  # the evaluation day: national amounts of an earlier year are outdated_amount's
 
     def sources(self) -> dict[str, str]:
         """The ``official_source``/``secondary_source`` keywords every cross rule's function takes:

@@ -77,7 +77,8 @@ def deadline_passed(
         seen.add(key)
         evidence = {"deadline": evidence_of(f, source), "end": end.iso(), "today": today.isoformat(),
                     "status_text": said, "status_start": where}
-        out.append(FlagFinding("deadline_passed", "high", _f(f, "program"), _f(f, "kind"), evidence, key))
+        out.append(FlagFinding("deadline_passed", "high", _f(f, "program"), _f(f, "kind"), evidence, key,
+                               program_id=_f(f, "program_id")))
     return out
 
 

@@ -12,7 +12,8 @@ def check(page: Page) -> list[FlagFinding]:
         return []
     # the key spells None as "None" (as flag ids stored since the first release do)
     return [FlagFinding("fact_changed", "high" if c["kind"] == "amount" else "medium", c["program"], c["kind"], c,
-                        f"fact_changed|{page.url}|{c['program']}|{c['kind']}|{c['qualifier']}|{c['before']}|{c['after']}")
+                        f"fact_changed|{page.url}|{c['program']}|{c['kind']}|{c['qualifier']}|{c['before']}|{c['after']}",
+                        program_id=c.get("program_id"))
             for c in page.latest_changes]
 
 

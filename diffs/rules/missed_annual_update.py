@@ -56,7 +56,8 @@ def missed_annual_update(
                     "stated_text": stated.text, "stated_start": stated.start, "stated_end": stated.end,
                     "amounts": [evidence_of(a) for a in amounts], "source": source}
         out.append(FlagFinding("missed_annual_update", "high", program or None, "amount", evidence,
-                               _key("missed_annual_update", source, program_key(program), f"FY{current}")))
+                               _key("missed_annual_update", source, program_key(program), f"FY{current}"),
+                               program_id=next((_f(a, "program_id") for a in amounts if _f(a, "program_id")), None)))
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffs.facts import FactChange
+from diffs.facts import FactChange, fact_field
 from diffs.match import evidence_of, fact_norm, norm_value, program_key, same_slot
 from diffs.rules.base import Cross, FlagFinding, Rule, evidence_of_flag, row, secondary_row
 from diffs.rules.base import key as _key
@@ -23,8 +23,9 @@ def secondary_outdated(
     """Flag secondary facts that still state an official value that has since changed or been removed.
 
     ``official_change``: a FactChange (or its to_json dict), or a list of them, from diffing two
-    official versions. A secondary fact matches when kind and qualifier are equal, the program
-    matches fuzzily (``diffs.match.programs_match``) and its value equals the change's ``before``.
+    official versions. A secondary fact matches when it is in the change's slot (``diffs.match.same_slot``:
+    kind, compatible qualifier, equal ``program_id`` when both have one, else a fuzzy name match; both
+    sides are of one municipality) and its value equals the change's ``before``.
     "changed" -> severity "high"; "removed" -> "medium"; "added" is ignored.
     """
     out, seen = [], set()
@@ -45,7 +46,8 @@ def secondary_outdated(
             evidence = {"official_change": {**c, "source": official_source},
                         "secondary": evidence_of(s, secondary_source)}
             out.append(FlagFinding("secondary_outdated", "high" if c["change"] == "changed" else "medium",
-                                   c.get("program"), kind, evidence, key))
+                                   c.get("program"), kind, evidence, key,
+                                   program_id=c.get("program_id") or fact_field(s, "program_id")))
     return out
 
 

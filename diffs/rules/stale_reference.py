@@ -36,7 +36,8 @@ def stale_reference(
                 "what": latest.what, "text": latest.text, "start": latest.start, "end": latest.end,
                 "max_fiscal_years": max_fiscal_years, "source": source}
     return [FlagFinding("stale_reference", "high" if age >= max_fiscal_years + 3 else "medium",
-                        latest.program, latest.what, evidence, _key("stale_reference", source))]
+                        latest.program, latest.what, evidence, _key("stale_reference", source),
+                        program_id=latest.program_id)]
 
 
 def check(page: Page) -> list[FlagFinding]:

@@ -14,8 +14,9 @@ from tests.support.helpers import crawl_files, demo_site, demo_sources, fill_dem
 from warehouse.db import Warehouse
 
 CHANGE_KEYS = {"url", "source_id", "municipality", "program", "kind", "qualifier", "change", "before", "after", "before_text",
-               "after_text", "detected_at"}
-FLAG_KEYS = {"rule", "severity", "source_id", "municipality", "url", "program", "kind", "evidence", "first_seen", "closed_at"}
+               "after_text", "detected_at", "program_id"}
+FLAG_KEYS = {"rule", "severity", "source_id", "municipality", "url", "program", "kind", "evidence", "first_seen", "closed_at",
+             "program_id"}
 SYUUROU = "http://127.0.0.1:8000/nerima/kurashi/jinken/hitorioya/syuurou.html"
 
 
@@ -65,6 +66,8 @@ def test_flags_json_contract(demo_warehouse, capsys):
         ("secondary_contradicts_official", "demo-matome-nerima"),
         ("secondary_contradicts_official", "demo-mamamoi-kita"),
         ("stale_reference", "demo-mamamoi-kita"),
+        ("outdated_amount", "demo-mamamoi-kita"),  # 特別児童扶養手当 51,500円: FY2016's amount
+        ("outdated_amount", "demo-nerima"),  # the 令和7年度版 guide's 児童扶養手当 46,690円 in FY2026
     }
     (outdated,) = [f for f in flags if f["rule"] == "secondary_outdated"]
     assert outdated["severity"] == "high" and outdated["evidence"]["secondary"]["text"] == "上限4万円"

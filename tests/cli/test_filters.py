@@ -100,7 +100,7 @@ def test_changes_csv(demo_warehouse, capsys):
     assert code == 0
     header, *rows = list(csv.reader(io.StringIO(out)))
     assert header == ["detected_at", "municipality", "source_id", "program", "kind", "qualifier", "change", "before",
-                      "after", "before_text", "after_text", "url"]
+                      "after", "before_text", "after_text", "url", "program_id"]
     got = sorted(dict(zip(header, r))["kind"] + " " + dict(zip(header, r))["after"] for r in rows)
     assert got == ["amount 50000", "phone +81359844700"]
     (amount,) = [dict(zip(header, r)) for r in rows if r[4] == "amount"]

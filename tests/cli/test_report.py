@@ -31,7 +31,8 @@ def test_markdown_and_json_reports(demo_warehouse, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["summary"]["total"]["changes"] == 2
     assert {f["rule"] for f in report["flags"]} == {"fact_changed", "secondary_outdated",
-                                                    "secondary_contradicts_official", "stale_reference"}
+                                                    "secondary_contradicts_official", "outdated_amount",
+                                                    "stale_reference"}
     assert {f["rule"] for f in report["health"]["broken_links"]} == {"broken_link"}
 
 

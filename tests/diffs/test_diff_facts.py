@@ -81,14 +81,26 @@ def test_max_is_part_of_the_value():
 
 def test_dict_facts_and_to_json_shape():
     before = [amount(40000, 100).to_json()]
-    after = [dict(amount(50000, 120).to_json(), page=2)]
+    after = [dict(amount(50000, 120).to_json(), page=2, program_id="jiritsu-shien-kyoiku-kunren-kyufukin")]
     [c] = diff_facts(before, after)
     assert isinstance(c, FactChange)
     assert c.to_json() == {
-        "program": PROG, "kind": "amount", "qualifier": "上限", "change": "changed",
+        "program": PROG, "program_id": "jiritsu-shien-kyoiku-kunren-kyufukin", "kind": "amount",
+        "qualifier": "上限", "change": "changed",
         "before": 40000, "after": 50000, "before_text": "上限40,000円", "after_text": "上限50,000円",
         "before_start": 100, "before_end": 109, "after_start": 120, "after_end": 129, "page": 2,
     }
+
+
+def test_a_change_carries_the_program_id_of_its_fact():
+    pid = "131202:住宅支援資金貸付"
+    before = [dict(amount(40000, 100).to_json(), program_id=pid)]
+    [removed] = diff_facts(before, [])
+    assert (removed.change, removed.program_id) == ("removed", pid)  # the before side's, when there is no after
+    [added] = diff_facts([], before)
+    assert (added.change, added.program_id) == ("added", pid)
+    [plain] = diff_facts([amount(40000, 100)], [amount(50000, 100)])  # facts without an id (older extractions)
+    assert plain.program_id is None
 
 
 def test_replaced_stretch_pairs_by_position():

@@ -200,11 +200,13 @@ def test_unqualified_secondary_amount_fills_a_monthly_slot_but_not_a_cap():
 
 # --- the registry -------------------------------------------------------------------------------
 def test_every_rule_is_registered_once_with_label_scope_and_renderers():
-    assert list(RULES) == ["fact_changed", "secondary_outdated", "secondary_contradicts_official", "stale_reference",
-                           "missed_annual_update", "deadline_passed", "broken_link", "page_gone", "source_failing"]
+    assert list(RULES) == ["fact_changed", "secondary_outdated", "secondary_contradicts_official", "outdated_amount",
+                           "stale_reference", "missed_annual_update", "deadline_passed", "broken_link", "page_gone",
+                           "source_failing"]
     assert {r.name for r in in_scope("source")} == {"source_failing"}
-    assert {r.name for r in in_scope("page")} == {"fact_changed", "stale_reference", "missed_annual_update",
-                                                  "deadline_passed"}
+    assert {r.name for r in in_scope("page")} == {"fact_changed", "outdated_amount", "stale_reference",
+                                                  "missed_annual_update", "deadline_passed"}
+    assert RULES["outdated_amount"].label == "過年度の金額"
     assert {r.name for r in in_scope("cross")} == {"secondary_outdated", "secondary_contradicts_official"}
     assert {r.name for r in in_scope("fetch")} == {"broken_link", "page_gone"}
     assert RULES["secondary_outdated"].label == "二次情報が古いまま"

@@ -21,8 +21,8 @@ def test_demo_shows_the_changed_facts_and_flags(tmp_path):
     assert sorted((c["kind"], c["before_text"], c["after_text"]) for c in result["changes"]) == [
         ("amount", "上限4万円", "上限5万円"), ("phone", "03-5984-4742", "03-5984-4700")]
     rules = {f["rule"] for f in result["flags"]}
-    assert rules == {"fact_changed", "secondary_outdated", "secondary_contradicts_official", "stale_reference",
-                     "broken_link"}
+    assert rules == {"fact_changed", "secondary_outdated", "secondary_contradicts_official", "outdated_amount",
+                     "stale_reference", "broken_link"}
     assert [f["url"].rsplit("/", 1)[1] for f in result["flags"] if f["rule"] == "broken_link"] == ["missing.html"]
     report = (tmp_path / "data" / "demo-report.html").read_text(encoding="utf-8")
     assert "上限5万円" in report and "<script" not in report

@@ -43,6 +43,8 @@ def test_v1_to_v2_gives_exactly_the_expected_changes_and_flags(tmp_path, site, s
         ("secondary_contradicts_official", "demo-matome-nerima"),
         ("secondary_contradicts_official", "demo-mamamoi-kita"),
         ("stale_reference", "demo-mamamoi-kita"),
+        ("outdated_amount", "demo-mamamoi-kita"),  # 特別児童扶養手当 51,500円: FY2016's amount
+        ("outdated_amount", "demo-nerima"),  # the 令和7年度版 guide's 児童扶養手当 46,690円 in FY2026
     }
     (evidence,) = q(db, "SELECT evidence FROM flags WHERE rule = 'secondary_outdated'")[0]
     evidence = json.loads(evidence)

@@ -21,6 +21,8 @@ EXPECTED_FLAGS = {
     ("secondary_contradicts_official", "demo-matome-nerima"),
     ("secondary_contradicts_official", "demo-mamamoi-kita"),
     ("stale_reference", "demo-mamamoi-kita"),
+    ("outdated_amount", "demo-mamamoi-kita"),  # 特別児童扶養手当 51,500円 / 34,300円: FY2016's amounts
+    ("outdated_amount", "demo-nerima"),  # the 令和7年度版 guide PDF's 児童扶養手当 46,690円 in FY2026
 }
 
 

@@ -22,6 +22,7 @@ from wardwatch.cli import (
     doctor,
     extract,
     migrate_warehouse,
+    programs,
     report,
     run,
     schedule,
@@ -29,7 +30,7 @@ from wardwatch.cli import (
 )
 from wardwatch.cli.common import Failed, Usage
 
-GROUPS = (crawl, run, schedule, demo, extract, analyst, datasets, report, doctor, sources, migrate_warehouse)
+GROUPS = (crawl, run, schedule, demo, extract, analyst, programs, datasets, report, doctor, sources, migrate_warehouse)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -85,9 +85,9 @@ def _ensure_schema(db: Path) -> None:
 
 
 CHANGE_COLUMNS = ("detected_at", "municipality", "source_id", "program", "kind", "qualifier", "change", "before",
-                  "after", "before_text", "after_text", "url")
+                  "after", "before_text", "after_text", "url", "program_id")
 FLAG_COLUMNS = ("first_seen", "closed_at", "severity", "rule", "municipality", "source_id", "program", "kind", "url",
-                "evidence")
+                "evidence", "program_id")
 
 
 def cmd_changes(args: argparse.Namespace) -> int:

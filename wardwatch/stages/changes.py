@@ -81,8 +81,9 @@ def diff_batch(docs: dict[str, store.Doc], base_ids: dict[str, str],
                     c = ch.to_json()
                     row[c["change"]] += 1
                     fact_rows.append({"after_version_id": doc.version_id, "seq": seq, **{
-                        k: c.get(k) for k in ("program", "kind", "qualifier", "change", "before_text", "after_text",
-                                              "before_start", "before_end", "after_start", "after_end", "page")},
+                        k: c.get(k) for k in ("program", "program_id", "kind", "qualifier", "change", "before_text",
+                                              "after_text", "before_start", "before_end", "after_start", "after_end",
+                                              "page")},
                         "before": json.dumps(c.get("before"), ensure_ascii=False),
                         "after": json.dumps(c.get("after"), ensure_ascii=False)})
         if is_baseline(response):

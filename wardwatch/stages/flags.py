@@ -1,10 +1,14 @@
 """The flag stage: run the rules of ``diffs.rules.RULES`` over the warehouse, open and close flags.
 
 Page rules depend on the date, so every current page is re-checked when the date changed since
-the last evaluation; otherwise only pages that changed are. Cross rules (secondary sources against
-official pages of the same municipality) and fetch rules (broken links, pages gone) always run
-over everything, and so do source rules (a source failing run after run), which the runner also
-evaluates on their own after every run (:func:`evaluate_source_flags`).
+the last evaluation; otherwise only pages that changed are. Every current imported dataset is also
+handed to the page rules, as a ``Page`` with ``origin_kind == "dataset"`` (its file as ``url``, its
+cells' facts, no text — the rules that read page text skip it; ``outdated_amount`` checks its national
+amounts), at every evaluation: datasets are few and change only by import. Cross rules (secondary
+sources against official pages of the same municipality) and fetch rules (broken links, pages gone)
+always run over everything, and so do source rules (a source failing run after run), which the runner
+also evaluates on their own after every run (:func:`evaluate_source_flags`). Facts carry their
+``program_id``: cross rules compare programs by id, and every flag records the id of its program.
 """
 
 from __future__ import annotations
@@ -32,13 +36,15 @@ def evaluate_flags(db: Warehouse | Path, *, today: date, changed_urls: set[str] 
     findings: list[dict[str, Any]] = []
     for i in range(0, len(scope), BATCH):
         findings += page_findings(wh, scope[i : i + BATCH], today)
-    findings += cross_findings(wh)
+    datasets = store.dataset_pages(wh)
+    findings += dataset_findings(datasets, today)
+    findings += cross_findings(wh, today)
     findings += fetch_findings(wh)
     findings += source_findings(wh)
     keep_open: set[str] = set()
     if not full:  # page flags of pages outside this evaluation stay as they are
         page_rules = {r.name for r in in_scope("page")}
-        scoped_urls = {r[1] for r in scope}
+        scoped_urls = {r[1] for r in scope} | store.dataset_paths(wh)  # every dataset file is re-checked
         keep_open = {fid for fid, rule, url in store.open_flags(wh) if rule in page_rules and url not in scoped_urls}
     opened, closed = store.apply(wh, findings, keep_open)
     store.record_evaluation(wh, today, "full" if full else "changed", len(scope), opened, closed)
@@ -67,8 +73,8 @@ def source_findings(wh: Warehouse) -> list[dict[str, Any]]:
 
 
 def _finding(f: FlagFinding, source_id: str | None, url: str | None) -> dict[str, Any]:
-    return {"rule": f.rule, "severity": f.severity, "program": f.program, "kind": f.kind, "key": f.key,
-            "evidence": f.evidence, "source_id": source_id, "url": url}
+    return {"rule": f.rule, "severity": f.severity, "program": f.program, "program_id": f.program_id, "kind": f.kind,
+            "key": f.key, "evidence": f.evidence, "source_id": source_id, "url": url}
 
 
 def page_findings(wh: Warehouse, rows: list[tuple], today: date) -> list[dict[str, Any]]:
@@ -89,24 +95,40 @@ def page_findings(wh: Warehouse, rows: list[tuple], today: date) -> list[dict[st
     return out
 
 
-def cross_findings(wh: Warehouse) -> list[dict[str, Any]]:
-    """Secondary sources against the official pages of the same municipality."""
+def dataset_findings(datasets: list[tuple[str, str, list[dict[str, Any]]]], today: date) -> list[dict[str, Any]]:
+    """The page rules over each current imported dataset (``warehouse.flags.dataset_pages``), as a ``Page``
+    of kind ``secondary`` with ``origin_kind == "dataset"`` and no text."""
+    rules = in_scope("page")
+    out = []
+    for origin, sid, facts in datasets:
+        page = Page(url=origin, source_id=sid, source_kind="secondary", facts=facts, text="", today=today,
+                    origin_kind="dataset")
+        for rule in rules:
+            out += [_finding(f, sid, origin) for f in rule.check(page)]
+    return out
+
+
+def cross_findings(wh: Warehouse, today: date | None = None) -> list[dict[str, Any]]:
+    """Secondary sources against the official pages of the same municipality: each ``Cross`` pairs one
+    official page with one secondary origin (page or dataset) of one municipality, so a catalog
+    program id (the same in every ward) is only ever compared within that municipality."""
     secondary, official, changes = store.cross_inputs(wh)
     by_origin: dict[tuple, list[dict]] = {}
-    for muni, sid, origin, program, kind, qual, value, text in secondary:
+    for muni, sid, origin, program, program_id, kind, qual, value, text in secondary:
         by_origin.setdefault((muni, sid, origin), []).append(
-            {"kind": kind, "value": json.loads(value) if value else None, "qualifier": qual, "program": program, "text": text})
+            {"kind": kind, "value": json.loads(value) if value else None, "qualifier": qual, "program": program,
+             "program_id": program_id, "text": text})
     off_by_muni: dict[str, dict[str, list[dict]]] = {}
-    for muni, url, program, kind, qual, value, text, start, end in official:
+    for muni, url, program, program_id, kind, qual, value, text, start, end in official:
         off_by_muni.setdefault(muni, {}).setdefault(url, []).append(
             {"kind": kind, "value": json.loads(value) if value else None, "qualifier": qual, "program": program,
-             "text": text, "start": start, "end": end})
+             "program_id": program_id, "text": text, "start": start, "end": end})
     rules = in_scope("cross")
     out = []
     for (muni, sid, origin), sfacts in by_origin.items():
         for url, ofacts in off_by_muni.get(muni, {}).items():
             pair = Cross(official_url=url, official_facts=ofacts, official_changes=changes.get(url, []),
-                         secondary_source_id=sid, secondary_origin=origin, secondary_facts=sfacts)
+                         secondary_source_id=sid, secondary_origin=origin, secondary_facts=sfacts, today=today)
             for rule in rules:
                 out += [_finding(f, sid, origin) for f in rule.check(pair)]
     return out

@@ -102,3 +102,19 @@ def test_assign_program_ids_reads_the_heading_path_and_falls_back_to_the_sentenc
     assign_program_ids(facts, text, "北区", "131172")
     assert facts[0]["program_id"] is None  # a generic heading, no program named on its line
     assert facts[1]["program_id"] == "jido-fuyo-teate" and facts[1]["program_via"] == "text"
+
+
+def test_a_heading_naming_two_programs_gives_each_amount_the_program_whose_table_has_it() -> None:
+    text = "児童扶養手当・特別児童扶養手当について\n1級 56,800円 2級 37,830円 全部支給 46,690円\n手当額は改定されます"
+    line = text.split("\n")[1]
+    start = len(text.split("\n")[0]) + 1
+    facts = [{"kind": "amount", "value": yen, "text": t, "start": start + line.index(t), "end": start + line.index(t) + len(t),
+              "heading_path": ["児童扶養手当・特別児童扶養手当について"]}
+             for yen, t in ((56800, "56,800円"), (37830, "37,830円"), (46690, "46,690円"))]
+    facts.append({"kind": "date", "value": "x", "text": "手当額", "start": text.rindex("手当額"), "end": len(text),
+                  "heading_path": ["児童扶養手当・特別児童扶養手当について"]})
+    assign_program_ids(facts, text, "音威子府村", "015121")
+    assert [f["program_id"] for f in facts] == ["tokubetsu-jido-fuyo-teate", "tokubetsu-jido-fuyo-teate",
+                                                "jido-fuyo-teate", "jido-fuyo-teate"]
+    assert facts[0]["program_name"] == "特別児童扶養手当" and facts[0]["program_via"] == "amount"
+    assert facts[3]["program_via"] != "amount"  # not an amount: the heading's own choice stands

@@ -22,7 +22,7 @@ MAX_LINE = 300  # characters of the fact's line handed to the matcher (a program
 def assign_program_ids(facts: list[dict[str, Any]], text: str, municipality: str | None,
                        code: str | None) -> None:
     """Set ``program_id`` (None when nothing fits), ``program_name`` and ``program_via`` on each fact dict, in place."""
-    cache: dict[tuple[tuple[str, ...], str], tuple[str | None, str | None, str | None]] = {}
+    cache: dict[tuple[tuple[str, ...], str], Any] = {}
     for f in facts:
         path = tuple(f.get("heading_path") or ())
         line = _line(text, f.get("start"), f.get("end"))
@@ -32,10 +32,30 @@ def assign_program_ids(facts: list[dict[str, Any]], text: str, municipality: str
                 m = match_program(list(path), municipality, line, code=code)
             except Exception:  # a matcher bug must not cost the document its facts: no program for this one
                 m = None
-            cache[key] = (m.program_id, m.name, m.via) if m else (None, None, None)
-        f["program_id"], f["program_name"], via = cache[key]
-        if via:
-            f["program_via"] = via
+            cache[key] = m
+        m = cache[key]
+        if m is None:
+            f["program_id"], f["program_name"] = None, None
+            continue
+        pid = _by_amount(m.candidates, f) if m.ambiguous else None
+        f["program_id"], f["program_name"], f["program_via"] = (pid, _name(pid), "amount") if pid else (
+            m.program_id, m.name, m.via)
+
+
+def _by_amount(candidates: tuple[str, ...], fact: dict[str, Any]) -> str | None:
+    """Of the programs an ambiguous heading names (児童扶養手当・特別児童扶養手当について), the only one whose
+    amount table has this fact's yen (56,800円 is 特別児童扶養手当 1級); None when that does not decide."""
+    yen = fact.get("value")
+    if fact.get("kind") != "amount" or not isinstance(yen, int):
+        return None
+    cat = load_catalog()
+    hits = [pid for pid in candidates if any(a.yen == yen for v in cat.variants_of(pid) for a in v.amounts)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _name(program_id: str) -> str:
+    p = next((p for p in load_catalog().programs if p.id == program_id), None)
+    return p.name if p else program_id
 
 
 def _line(text: str, start: Any, end: Any) -> str:

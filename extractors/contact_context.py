@@ -24,6 +24,9 @@ The line rules (:mod:`extractors.rules_contacts`) see one line; these decisions 
   number); "道道 | 出張所 | 2-1081" stays local.
 * **Office hours broken across two lines** (a PDF line break, a narrow cell: 「午前10時〜」 / 「午後4時」)
   are one office_hours fact whose span covers the line break (not when the text is already another fact).
+* **Periods broken across two lines** (a PDF line break: 「受付期間：令和7年4月1日（火）～」 /
+  「令和7年6月30日（月）」) are one period fact whose span covers the line break: a date that ends its
+  line with a range marker (~, から) and a date that starts the next line are read as one line.
 * **Weekdays of office hours.** A window with no day words gets "Mo-Fr " when its line says
   平日, 開庁(日/時間), 土日祝日を除く / 土・日・祝日除く or 土日(祝日)は休み, or an adjacent line does and
   its own line names no other days (words inside another office_hours fact are that fact's days;
@@ -40,6 +43,14 @@ The line rules (:mod:`extractors.rules_contacts`) see one line; these decisions 
   a context elsewhere in the document (保健福祉センター内で… once "問 保健福祉センター ☎9-3050"
   appears; 総合福祉事務所 once 練馬総合福祉事務所相談係 is a contact). A kindergarten's event
   (幼児センターにて七夕会), a bus stop (「高齢者センター」停留所) or a room (相談室) is not a contact unit.
+* **A venue is not a contact unit.** A 室/センター/事務所 name right after 場所/会場/ところ (「場所：音威子府村保健福祉
+  センター」, 「検診会場 保健福祉センター」) is where something happens: dropped, even when the same unit is a
+  contact elsewhere, unless a phone/fax/email follows it on its line.
+* **A field label naming the responsible unit** (管理支所, 所管課, 管轄事務所 as a table header or a
+  definition term, 「管理支所」 / 「城南島出張所」) is a contact context for the unit under it.
+* **An address broken across two lines** (「〒156-0056 東京都世田谷区」 / 「八幡山二丁目9番地11号」): a line that
+  is only a place name (after a postal code) ending in 都道府県市区町村郡, right above a line that starts with an
+  address, is that address's beginning: one address fact over the line break.
 * **Staff surnames glued in front of a unit** (「山田子育て支援課」, Sudachi 人名) are cut when the
   document names the unit without them elsewhere.
 """
@@ -55,6 +66,8 @@ import phonenumbers
 
 from extractors.lineview import LineView
 from extractors.model import Document, Fact
+from extractors.normalize import normalize
+from extractors.rules_dates import DateContext, find_dates
 from extractors.rules_departments import WEAK_SUFFIXES
 from extractors.rules_hours import find_office_hours
 from extractors.tokenizer import tokenize
@@ -62,8 +75,12 @@ from extractors.tokenizer import tokenize
 _GENERIC_KIND_ENDINGS = ("署", "所", "委員会")
 _STRONG_UNIT_RE = re.compile("課|係|委員会|部|局")
 _UNIT_SEGMENT_RE = re.compile(r".+?(?:課|係|室|センター|事務所|出張所|委員会|事務局|担当|部|局)")
-_CONTACT_WORDS_RE = re.compile(r"お?問い?合わ?せ|問合せ|連絡先|担当|申込先|申し込み先|提出先|申請先"
+_CONTACT_WORDS_RE = re.compile(r"お?問い?合わ?せ|問合せ|連絡先|担当(?!し|す[るれ])|申込先|申し込み先|提出先|申請先"
                                r"|(?:まで|へ|に)\s*[ごお]?(?:連絡|相談|問い?合わ?せ|申し?込)")
+# a field label naming the responsible unit (a table header, a definition term): 管理支所 | 城南島出張所
+_UNIT_LABEL_RE = re.compile(r"(?:所管|管理|管轄)(?:課|部署|支所|事務所|出張所)(?=[ \t]*(?:[:：|]|\n|$))")
+# a venue label right before a unit name: 場所：…センター, 検診会場 …センター (spaced PDF letters: 会 場)
+_VENUE_BEFORE_RE = re.compile(r"(?:場\s*所|会\s*場|ところ)\s*[:：|]?\s*$")
 _ASKED_BEFORE_RE = re.compile(r"[問㉄]\s*[:：]?\s*$")
 _WEEKDAY_CONTEXT_RE = re.compile(
     r"(?<![翌前])平日(?!以外)|開庁|閉庁日を?除|土(?:曜日?)?[\s\u3000]*[・、,，]?[\s\u3000]*日(?:曜日?)?[^。\n]{0,14}?(?:除[くき外]|以外|休[み館業診日]|閉[庁館])"
@@ -87,6 +104,10 @@ def resolve_contacts(facts: list[Fact], doc: Document, switchboard: str | None =
     """
     if _BROKEN_WINDOW_RE.search(doc.text):
         facts = _join_broken_hours(facts, doc)
+    if any(f.kind == "address" for f in facts):
+        facts = _join_broken_addresses(facts, doc)
+    if _BROKEN_PERIOD_RE.search(doc.text):
+        facts = _join_broken_periods(facts, doc)
     if not any(f.kind in ("phone", "fax", "office_hours", "department") for f in facts):
         return facts
     lines = _LineIndex(doc.text)
@@ -368,6 +389,82 @@ class _Spans:
         return i < len(self.starts) and self.starts[i] < end
 
 
+# ---------------------------------------------------------------- periods
+
+# a range marker ending a line and a date starting the next one: 令和7年4月1日から / 令和7年6月30日まで
+_BROKEN_PERIOD_RE = re.compile("(?:から|より|[~〜～∼\\-－ー‐―])[ \t\u3000]*\n[ \t\u3000]*"
+                               "(?:明治|大正|昭和|平成|令和|同年|翌|[0-9０-９]|[MTSHR][0-9０-９])")
+_MARKER_TAIL_RE = re.compile("(?:から|より|[~〜～∼\\-－ー‐―])[ \t\u3000]*$")
+
+
+def _join_broken_periods(facts: list[Fact], doc: Document) -> list[Fact]:
+    """One period for two dates joined by a range marker across a line break."""
+    text = doc.text
+    starts = [bl.start for bl in doc.blocks]
+    by_start = {f.start: f for f in facts}
+    replaced: set[int] = set()
+    added: list[Fact] = []
+    for f in facts:
+        if f.kind != "date" or id(f) in replaced:
+            continue
+        nl = text.find("\n", f.end)
+        if nl < 0 or nl - f.end > 6 or not _MARKER_TAIL_RE.search(text, f.start, nl):
+            continue
+        b = nl + 1
+        while b < len(text) and text[b] in " \t\u3000":
+            b += 1
+        g = next((by_start[k] for k in range(b, b + 4) if k in by_start), None)
+        if g is None or g.kind != "date" or text[b:g.start] not in ("", "翌", "翌年", "翌々年", "同年"):
+            continue
+        a = text.rfind("\n", 0, f.start) + 1
+        e = text.find("\n", g.end)
+        e = len(text) if e < 0 else e
+        first, second = text[a:nl], text[nl + 1:e]
+        for c in find_dates(LineView.build(first + second), DateContext()):
+            if c.kind == "period" and c.start <= f.start - a and c.end >= len(first) + g.end - nl - 1:
+                start, end = a + c.start, nl + 1 + c.end - len(first)
+                i = bisect.bisect_right(starts, start) - 1
+                block = doc.blocks[i] if i >= 0 and start < doc.blocks[i].end else None
+                added.append(Fact("period", c.value, text[start:end], start, end, None,
+                                  block.program if block else None, block.page if block else None))
+                replaced.update((id(f), id(g)))
+                break
+    if not added:
+        return facts
+    return sorted([f for f in facts if id(f) not in replaced] + added, key=lambda f: (f.start, f.end))
+
+
+# ---------------------------------------------------------------- addresses
+
+# the first line of an address broken in two: an optional postal code, then only a place name
+_ADDRESS_HEAD_RE = re.compile(r"[ \t\u3000]*(?:〒[ \t\u3000]*[0-9０-９]{3}[-－‐ー−]?[0-9０-９]{4}[ \t\u3000]*)?"
+                              r"(?P<place>[^\s0-9０-９〒]{2,20}?[都道府県市区町村郡])[ \t\u3000]*")
+_PLACE_SUFFIXES = frozenset("都道府県市区町村郡")
+
+
+def _join_broken_addresses(facts: list[Fact], doc: Document) -> list[Fact]:
+    """An address whose place name ends the line above (「東京都世田谷区」 / 「八幡山二丁目9番地11号」) is one fact."""
+    text = doc.text
+    taken = [(f.start, f.end) for f in facts]
+    out = []
+    for f in facts:
+        if f.kind == "address" and f.start > 0 and text[f.start - 1] == "\n":
+            a = text.rfind("\n", 0, f.start - 1) + 1
+            m = _ADDRESS_HEAD_RE.fullmatch(text, a, f.start - 1)
+            if m and _is_place_run(m.group("place")) and not any(s < f.start - 1 and a < e for s, e in taken):
+                place = "".join(normalize(m.group("place")).text.split())
+                f = replace(f, value=place + f.value, text=text[m.start("place"):f.end], start=m.start("place"))
+        out.append(f)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _is_place_run(text: str) -> bool:
+    """Only place names (Sudachi 地名) and administrative suffixes: 東京都世田谷区, 北海道 上川郡."""
+    tokens = [t for t in tokenize(text) if not t.surface.isspace()]
+    return bool(tokens) and all(t.pos[2] == "地名" or t.surface in _PLACE_SUFFIXES for t in tokens)
+
+
 # ---------------------------------------------------------------- departments
 
 
@@ -399,17 +496,29 @@ def _resolve_departments(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
     contacts = sorted(f.start for f in facts if f.kind in ("phone", "fax", "email"))
     confirmed: set[str] = set()
     undecided: list[Fact] = []
+    venues: set[int] = set()
     for f in depts:
-        if not _is_weak(f.value):
+        if _is_weak(f.value) and _is_venue(f, lines, contacts):
+            venues.add(id(f))  # 場所：音威子府村保健福祉センター: where it happens
+        elif not _is_weak(f.value):
             confirmed.update(_segments(f.value))
         elif (_in_contact(f, lines, contacts) or _listed_with_institutions(f, lines)
               or _followed_by_person(lines.text[f.end:f.end + 6])):
             confirmed.add(_core(f.value))
         else:
             undecided.append(f)
-    drop = {id(f) for f in undecided if not _named_elsewhere(_core(f.value), confirmed)}
+    drop = {id(f) for f in undecided if not _named_elsewhere(_core(f.value), confirmed)} | venues
     facts = [f for f in facts if id(f) not in drop] if drop else facts
     return _cut_person_names(facts)
+
+
+def _is_venue(f: Fact, lines: _LineIndex, contacts: list[int]) -> bool:
+    """A venue label right before the unit and no phone/fax/email after it on its line."""
+    a, b = lines.span(lines.number(f.start))
+    if not _VENUE_BEFORE_RE.search(lines.text[max(a, f.start - 10):f.start]):
+        return False
+    i = bisect.bisect_left(contacts, f.end)
+    return not (i < len(contacts) and contacts[i] < min(b, f.end + 15))
 
 
 def _named_elsewhere(name: str, confirmed: set[str]) -> bool:
@@ -486,4 +595,6 @@ def _in_contact(f: Fact, lines: _LineIndex, contacts: list[int]) -> bool:
     i = bisect.bisect_left(contacts, lo)
     if i < len(contacts) and contacts[i] < hi:
         return True
+    if any(m.end() <= f.start or m.start() >= f.end for m in _UNIT_LABEL_RE.finditer(lines.text, lo, hi)):
+        return True  # 管理支所 / 城南島出張所 (not the unit's own name: 天塩川ダム管理事務所)
     return bool(_CONTACT_WORDS_RE.search(lines.text, lo, hi))

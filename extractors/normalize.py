@@ -4,8 +4,9 @@
 space -> " ", half-width katakana -> full-width, ㍻ -> 平成 ...) plus an explicit dash map:
 
 * 〜 (U+301C), ～ (U+FF5E) and ∼ (U+223C) always become ``~`` (a range marker);
-* ‐ ‑ ‒ – — ― − ー ｰ become ``-`` only when both neighbours are digits
-  (``03ー5984`` is a phone number, ``メートル`` keeps its long-vowel mark).
+* ‐ ‑ ‒ – — ― − ー ｰ become ``-`` only when both neighbours are digits, also across up to two
+  spaces on each side (``03ー5984`` is a phone number and so is the PDF's ``5 ‐ 3312``;
+  ``メートル`` keeps its long-vowel mark).
 
 Kanji numerals are *not* rewritten here: whether 一 is a number depends on the word it is in
 (一部, 一時金, 統一), which is decided with Sudachi in ``extractors.lineview``.
@@ -31,7 +32,7 @@ from functools import lru_cache
 
 WAVE_DASHES = "\u301c\uff5e\u223c"
 DIGIT_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
-_DIGIT_DASH_RE = re.compile(f"(?<=[0-9])[{DIGIT_DASHES}](?=[0-9])")
+_DIGIT_DASH_RE = re.compile(f"(?<=[0-9])( {{0,2}})[{DIGIT_DASHES}](?= {{0,2}}[0-9])")
 
 
 REPLACEMENT = "\ufffd"
@@ -169,7 +170,7 @@ def normalize(text: str) -> Mapped:
             ends.extend(range(pos + 1, len(text) + 1))
         out = "".join(pieces)
     if any(c in out for c in DIGIT_DASHES):
-        out2 = _DIGIT_DASH_RE.sub("-", out)  # 1:1 replacement: offsets unchanged
+        out2 = _DIGIT_DASH_RE.sub(r"\1-", out)  # 1:1 replacement: offsets unchanged
         if out2 != out:
             out = out2
             changed = True

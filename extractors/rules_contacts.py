@@ -20,8 +20,12 @@ next line, whether a センター is a contact unit) is applied afterwards by
   labelled number of the document has the same exchange code, or when it stands in a table column
   headed 電話番号/TEL/連絡先/FAX (document pass).
 * address: a Sudachi place-name (地名) run followed by a block number (1-15-22, 1丁目18番1号,
-  469番地1, 8番1号; a bare number after a 字 name: 音威子府村字音威子府443); the value is the
-  normalised text with numerals as digits.
+  469番地1, 8番1号; a bare number after a 字 name: 音威子府村字音威子府443, or after a place that
+  follows a postal code: 〒098-0131上川郡和寒町南町110); the value is the normalised text with
+  numerals as digits and without spaces. The place run may hold a grid of 条/通り and 東西南北 between
+  the place name and the block (Hokkaido: 名寄市西2条南6丁目14-1, 旭川市5条通り4丁目) and one space after
+  a municipality (大田区 西六郷3丁目). An address broken across two lines (「〒156-0056 東京都世田谷区」 /
+  「八幡山二丁目9番地11号」) is joined by the document pass.
 """
 
 from __future__ import annotations
@@ -177,14 +181,37 @@ def _is_place(t: Token) -> bool:
     return t.pos[2] == "地名" or t.surface in _ADDRESS_WORDS
 
 
+# the grid between a Hokkaido place name and its block: 西2条南, 5条通り, 永山6条 (a number only before 条/線)
+_GRID_WORDS = frozenset({"東", "西", "南", "北", "条", "通り", "通", "線"})
+_GRID_NUMBER_BEFORE = frozenset({"条", "線"})
+_MUNICIPALITY_ENDS = ("都", "道", "府", "県", "市", "区", "町", "村", "郡")
+_POSTCODE_BEFORE_RE = re.compile(r"〒\s*[0-9]{3}-?[0-9]{4}\s*$")
+
+
+def _is_grid(tokens: list[Token], i: int) -> bool:
+    t = tokens[i]
+    if t.surface in _GRID_WORDS:
+        return True
+    return (t.pos[1] == "数詞" and t.surface.isdigit() and i + 1 < len(tokens)
+            and tokens[i + 1].surface in _GRID_NUMBER_BEFORE)
+
+
+def _spaced_after_municipality(tokens: list[Token], i: int) -> bool:
+    """``tokens[i]`` is one space between a municipality and a place name: 大田区 西六郷."""
+    return (0 < i < len(tokens) - 1 and tokens[i].surface.isspace() and len(tokens[i].surface) <= 2
+            and tokens[i - 1].pos[2] == "地名" and tokens[i - 1].surface.endswith(_MUNICIPALITY_ENDS)
+            and tokens[i + 1].pos[2] == "地名")
+
+
 def find_addresses(lv: LineView) -> list[Candidate]:
     """Place name + block number, e.g. 東京都北区王子本町1-15-22."""
     view = lv.view.text
     out = []
     aza = "字" in view
     ends: list[int] | None = None
+    postcode = "〒" in view
     for m in _BANCHI_RE.finditer(view):
-        if m.group("bare") is not None and not aza:
+        if m.group("bare") is not None and not (aza or postcode):
             continue
         norm_start, _ = lv.view_to_norm(m.start(), m.start() + 1)
         if lv.sudachi:
@@ -196,8 +223,9 @@ def find_addresses(lv: LineView) -> list[Candidate]:
             start = pm.start() if pm and pm.start() < norm_start else None
         if start is None:
             continue
-        if m.group("bare") is not None and "字" not in lv.norm.text[start:norm_start]:
-            continue  # a bare block number only after a rural 字 name: 中川郡音威子府村字音威子府443
+        if (m.group("bare") is not None and "字" not in lv.norm.text[start:norm_start]
+                and not _POSTCODE_BEFORE_RE.search(lv.norm.text, 0, start)):
+            continue  # a bare block number only after a rural 字 name (音威子府村字音威子府443) or a postal code
         vs = _norm_to_view(lv, start)
         value = re.sub(r"\s+", "", view[vs : m.end()])
         a, _ = lv.norm_to_line(start, start + 1)
@@ -212,7 +240,8 @@ def _place_start_sudachi(tokens: list[Token], norm_start: int, ends: list[int]) 
     if k >= len(ends) or ends[k] != norm_start:
         return None
     i = k
-    while i >= 0 and _is_place(tokens[i]) and (i == k or tokens[i].end == tokens[i + 1].start):
+    while i >= 0 and (i == k or tokens[i].end == tokens[i + 1].start) and (
+            _is_place(tokens[i]) or _is_grid(tokens, i) or _spaced_after_municipality(tokens, i)):
         i -= 1
     i += 1
     while i <= k and tokens[i].pos[2] != "地名":

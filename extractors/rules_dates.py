@@ -21,13 +21,18 @@ Lists and ranges share what is written once:
   and a bare day takes the month too (7月22日(水)と23日(木) -> --07-22, --07-23); 翌(年)/翌々年
   before a month moves it one/two years on; 同年 (before a month) and 同月 (before a day) take the
   previous date's year/month wherever it is written in the line. A bare day never stands alone
-  (20日以内 is a duration);
+  (20日以内 is a duration) — except a bare day with its weekday in brackets (18日(金)), which is a day
+  of a month for sure: it takes the month (and year) of the last date written before it in its line,
+  or else of the last date of the line above (a table row under the row that names the month:
+  「試験日 | 9月18日(金)~9月20日(日)」 / 「試験会場 | 18日(金):名寄会場 19日(土)・20日(日):旭川会場」);
 * two dates joined by ~ / - / から / より (optionally closed by まで) -> one period {"start", "end"}:
   6月1日~30日, 6月1~30日, 4~5月, 令和7年10月1日~3月31日 (the end takes the start's year, +1 if it
-  would go backwards), 8月~翌4月, 2025-2026年, 1977年~78年, 平成30年~31年; 上旬/中旬/下旬 after the end month is
-  part of the period's span (~3月下旬; the value keeps month precision; a lone 9月下旬 is the date
-  9月). A date followed by から alone stays a date (qualifier から). 分 after a month or year
-  (令和2年2月分, the portion for that month) is part of the date's span;
+  would go backwards), 8月~翌4月, 2025-2026年, 1977年~78年, 平成30年~31年; 上旬/中旬/下旬 after a month is
+  part of the span of its period (~3月下旬, 令和6年10月中旬~11月上旬; the value keeps month precision; a
+  lone 9月下旬 is the date 9月 over 「9月」), and two of them after one month are a period within it
+  (令和6年10月中旬~下旬 -> 2024-10 .. 2024-10). A date followed by から
+  alone stays a date (qualifier から). 分 after a month or year (令和2年2月分, the portion for that
+  month) is part of the date's span; an ordinal of fiscal years (3年度目) is no fiscal year;
 * a yearless period on the line right below a heading that names one year, season or fiscal year
   takes it (「2025-2026年シーズン営業予定」 + 「12月19日~3月下旬」 -> 2025-12-19 .. 2026-03;
   a 年度 gives April-March). Only when the caller reports lines (``DateContext.next_line``).
@@ -60,9 +65,9 @@ _DATE_RE = re.compile(
         \s*\)?\s*の?\s*(?:各月?)?\s*(?:(?P<lday>{_N})日{_NOT_A_DAY}|(?P<lend>末日?)))
   | (?:(?P<era>{_ERA})\s*(?P<ey>元|{_N}){_ALT}?
       |(?<![0-9])(?P<y>[0-9]{{4}}){_ALT}?
-      |(?<![0-9.\-])(?P<iy>{_N})(?=年(?:度|{_N}月)))
+      |(?<![0-9.\-])(?P<iy>{_N})(?=年(?:度(?!目)|{_N}月)))
     \s*年{_ALT}?
-    (?:(?P<fy>度)|(?P<m>{_N})月(?!曜)(?:\s*(?P<d>{_N})日|(?P<me>末日?))?)?
+    (?:(?P<fy>度)(?!目)|(?P<m>{_N})月(?!曜)(?:\s*(?P<d>{_N})日|(?P<me>末日?))?)?
   | (?<![A-Za-z0-9])(?P<el>[MTSHR])(?P<ely>{_N})\.(?P<elm>{_N})\.(?P<eld>{_N})(?![0-9.])
   | (?<![0-9])(?P<sy>[0-9]{{4}})[/.](?P<sm>{_N})[/.](?P<sd>{_N})(?![0-9])
   | (?P<every>毎年)?(?<![0-9])(?<![0-9]\.)(?P<rm>{_N})月(?!曜)(?:\s*(?P<rd>{_N})日|(?P<rme>末日?))?
@@ -75,6 +80,8 @@ _WEEKDAY_RE = re.compile(
     r"\s*\(\s*[月火水木金土日](?:曜日?)?(?:\s*[・･,、]\s*(?:祝日?|休日?|振休|祭日?))?\s*[)(]"
 )
 _TEN_DAYS_RE = re.compile(r"(?:上|中|下|初)旬")
+# 10月中旬~下旬: two parts of one month
+_TEN_DAYS_RANGE_RE = re.compile(r"(?:上|中|下|初)旬\s*(?:~|-|から)\s*(?:上|中|下)旬")
 _NEXT_YEAR_RE = re.compile(r"(翌々年|翌年|翌々|翌)$")
 _LIST_GAP_RE = re.compile(rf"\s*{_LIST_WORD}\s*(?:翌々?年?|同年|同月)?")
 _PERIOD_GAP_RE = re.compile(r"分?\s*(?:~|-|から|より)\s*(?:翌々?年?|同年|同月)?")
@@ -98,12 +105,15 @@ class DateContext:
 
     era: str | None = None
     above: tuple[int, int, bool] | None = None  # (first, last, fiscal) named by the heading just above
+    month_above: tuple[int | None, int, bool] | None = None  # (year, month, every) of the line above's last date
     _heading: bool = False  # the current line is a heading
     _names: tuple[int, int, bool] | None = None  # what the current heading names
+    _last_month: tuple[int | None, int, bool] | None = None  # the current line's last date with a month
 
     def next_line(self, heading: bool = False) -> None:
         """A new line starts (``heading``: it is a heading block)."""
         self.above, self._names, self._heading = self._names, None, heading
+        self.month_above, self._last_month = self._last_month, None
 
 
 @dataclass
@@ -122,6 +132,7 @@ class _Date:
     fiscal: bool = False  # a 年度 (``year`` is the fiscal year)
     dead: bool = False  # not a date after all (a bare day with nothing to attach to)
     era: str | None = None  # the era the year was written in (None: Gregorian or no year)
+    weekday: bool = False  # a weekday bracket follows it: 18日(金)
 
     def value(self) -> str:
         return _iso(self.year, self.month, self.day, self.eom)
@@ -203,7 +214,8 @@ def _scan(text: str, ctx: DateContext) -> list[_Date]:
                 out.append(_Date(start, end, None, None, day, eom=bool(g["mme"]), every=True))
             continue
         if g["bd"]:
-            out.append(_Date(start, end, None, None, int(g["bd"]), bare_day=True, same=text.endswith("同月", 0, start)))
+            out.append(_Date(start, end, None, None, int(g["bd"]), bare_day=True, same=text.endswith("同月", 0, start),
+                             weekday=w is not None))
             continue
         if g["sy"] or g["el"]:
             if g["sy"]:
@@ -256,17 +268,27 @@ def _linked(text: str, a: _Date, b: _Date) -> bool:
                 or (b.bare_day and a.day is None and _UNIT_ONCE_GAP_RE.fullmatch(text, a.end, b.start)))
 
 
-def _share(text: str, dates: list[_Date]) -> None:
-    """What a list or range writes once (year, month) goes to the items that omit it."""
+def _share(text: str, dates: list[_Date], above: tuple[int | None, int, bool] | None = None) -> None:
+    """What a list or range writes once (year, month) goes to the items that omit it; a bare day
+    with its weekday (18日(金)) takes the month of the last date before it, in its line or above."""
     prev: _Date | None = None
+    month_before = above  # (year, month, every) of the last date with a month written before
     for d in dates:
         if d.fiscal or d.listed is not None:
             prev = None if d.fiscal else d
+            if d.listed is not None and d.month is not None:
+                month_before = (d.year, d.month, d.every)
             continue
         # 同年/同月 refer back to the previous date however far before it is written
         linked = prev is not None and (d.same or _linked(text, prev, d))
         if d.bare_day:  # (毎月5日・20日: a recurring day passes on "every month")
             if not linked or prev is None or (prev.month is None and not (prev.every and prev.day)):
+                if d.weekday and month_before is not None:  # 18日(金): a day of the month written before
+                    d.year, d.month, d.every = month_before
+                    d.bare_day = False
+                    if _valid(d.year, d.month, d.day):
+                        prev = d
+                        continue
                 d.dead = True
                 continue
             d.year, d.month, d.every = prev.year, prev.month, prev.every
@@ -282,6 +304,8 @@ def _share(text: str, dates: list[_Date]) -> None:
             d.dead = True
             continue
         prev = d
+        if d.month is not None:
+            month_before = (d.year, d.month, d.every)
 
 
 def _span_end(text: str, d: _Date) -> int:
@@ -328,7 +352,7 @@ def find_dates(lv: LineView, ctx: DateContext) -> list[Candidate]:
     """date, period and fiscal_year candidates of one line (updates ``ctx``)."""
     text = lv.view.text
     dates = _scan(text, ctx)
-    _share(text, dates)
+    _share(text, dates, ctx.month_above)
     out: list[Candidate] = []
     used: set[int] = set()
 
@@ -358,10 +382,17 @@ def find_dates(lv: LineView, ctx: DateContext) -> list[Candidate]:
         if (a.month is None) != (b.month is None) or (
                 a.month is None and (a.day is None) != (b.day is None)):  # 毎月5日~10日: days of every month
             continue
-        if not _PERIOD_GAP_RE.fullmatch(text, a.end, b.start):
-            continue
+        if not _PERIOD_GAP_RE.fullmatch(text, _span_end(text, a), b.start):
+            continue  # (10月中旬~11月上旬: the start's 旬 is inside the period)
         used.update((i - 1, i))
         period(a, b, a.start, _span_end(text, b))
+    for i, d in enumerate(dates):  # 10月中旬~下旬: a period inside one month
+        if i in used or d.dead or d.fiscal or d.listed is not None or d.month is None or d.day is not None or d.eom:
+            continue
+        m = _TEN_DAYS_RANGE_RE.match(text, d.end)
+        if m:
+            used.add(i)
+            period(d, d, d.start, m.end())
     for i, d in enumerate(dates):  # 2025-2026年 and 1977年~78年: years written once or abbreviated
         if i in used or d.dead or d.fiscal or d.month is not None or d.year is None or d.listed is not None:
             continue
@@ -400,6 +431,9 @@ def find_dates(lv: LineView, ctx: DateContext) -> list[Candidate]:
         out.append(Candidate("date", d.value(), s, e, P_DATE, quals, extra, group=d.listed))
     if ctx._heading:
         ctx._names = _years_named(out)
+    last = next((d for d in reversed(dates) if not d.dead and not d.fiscal and d.month is not None), None)
+    if last is not None:
+        ctx._last_month = (last.year, last.month, last.every)
     return out
 
 

@@ -13,13 +13,16 @@
   above divisions (保健所, 事務所, 支所, 振興局, 警察署 ...) followed by a space and a 課 is one department
   (名寄保健所 健康推進課); 担当部署/所管部署 name no unit. Leading words that are not part of
   the name are dropped: prefixes (各 drops the mention: every office of a kind; 本/当/同 too: 本委員会
-  points back at one named before), 問/担当/窓口, a counter (回 of 第1回策定委員会)
+  points back at one named before; 各 after a unit ends it: 島しょ保健所各出張所 -> 島しょ保健所),
+  問/担当/窓口, an ordinal with a counter (第1回 of 第1回策定委員会; an ordinal without one is part of the
+  name: 第一管区海上保安本部)
   (a staff surname glued in front, 「山田子育て支援課」, is cut by the document pass). A compound holding two
   units of which the second starts a new name (役場住民課旭川年金事務所: a 地名 starts it;
   住民課経済課: two 課) is two departments. Words coordinated by ・ before a unit, with no unit of their
   own, belong to its name (高齢者・障害者相談センター; 税務課・住民課 stays two). A unit followed by a space
   and a facility's own name (「山村・都市交流センター 木遊館」: …館/温泉/ホール …) is that facility, not a
-  department. Offices attached to a ministry post are one department each, brackets included
+  department. A municipal office written before a unit with a space (「村役場 住民課住民生活室」, 役場/役所/庁)
+  is part of it, as it is when glued (役場住民課). Offices attached to a ministry post are one department each, brackets included
   (内閣府政策統括官（防災担当）付参事官（防災計画担当）付). Whether a 室/センター/事務所 name with no 課/係/委員会
   in it is a unit or a room/facility/venue is decided by the document pass (contact context).
 """
@@ -48,7 +51,8 @@ _NOT_DEPARTMENTS = (
 # a department after one of these prefixes points back at one named before (本実行委員会, 当センター)
 _ANAPHORIC_PREFIXES = frozenset({"本", "当", "同", "両", "貴", "該"})
 _GENERIC_UNITS = frozenset({"所管課", "担当課", "主管課", "関係課", "担当係", "当センター", "同センター", "本センター",
-                            "部署", "各部署", "関係部署", "担当部署", "所管部署", "担当窓口課", "支所"})
+                            "部署", "各部署", "関係部署", "担当部署", "所管部署", "担当窓口課", "支所",
+                            "管理支所", "管轄支所", "管理事務所", "所管事務所", "管轄事務所"})  # role names
 _SUB_SUFFIXES = ("担当", "グループ", "チーム")  # units only after another: 課税担当, 総務企画グループ
 _ASK_WORDS = frozenset({"問", "問い合わせ", "お問い合わせ", "問合せ"})
 _LEAD_WORDS = frozenset({"問", "問い", "問合せ", "問い合わせ", "お問い合わせ", "担当", "窓口", "宛先", "所属"})
@@ -94,6 +98,19 @@ def _is_compound_part(t: Token) -> bool:
     return t.pos[0] != "補助記号" and _LOANWORD_RE.fullmatch(t.surface) is not None  # ソーラン (感動詞)
 
 
+def _part_at(tokens: list[Token], j: int) -> bool:
+    """A compound part, or the number of an ordinal glued to its 第 (第一管区, 第1回)."""
+    t = tokens[j]
+    if _is_compound_part(t):
+        return True
+    return (t.pos[1] == "数詞" and j > 0 and tokens[j - 1].surface == "第" and tokens[j - 1].end == t.start
+            and j + 1 < len(tokens) and tokens[j + 1].start == t.end and _is_compound_part(tokens[j + 1]))
+
+
+# a municipal office before a unit, with a space: 村役場 住民課住民生活室 (glued, 役場住民課 is one compound)
+_OFFICE_WORDS = ("役場", "役所", "庁")
+
+
 def _department_spans_sudachi(tokens: list[Token]) -> list[tuple[int, int, str]]:
     """Departments inside noun compounds (maximal runs of adjacent noun/prefix/suffix tokens)."""
     spans: list[tuple[int, int, str]] = []
@@ -104,7 +121,7 @@ def _department_spans_sudachi(tokens: list[Token]) -> list[tuple[int, int, str]]
             i += 1
             continue
         j = i
-        while (j + 1 < len(tokens) and _is_compound_part(tokens[j + 1]) and tokens[j + 1].start == tokens[j].end
+        while (j + 1 < len(tokens) and _part_at(tokens, j + 1) and tokens[j + 1].start == tokens[j].end
                and tokens[j + 1].surface not in _ASK_WORDS):
             j += 1  # 問 starts the next contact line (PDF lines run together: …警察庁舎問音威子府駐在所)
         found = _departments_in(tokens[i : j + 1])
@@ -113,6 +130,8 @@ def _department_spans_sudachi(tokens: list[Token]) -> list[tuple[int, int, str]]
         if found and found[0][0] == tokens[i].start and previous and _coordinated(tokens, previous, i):
             # 高齢者・障害者相談センター: the words before ・ (no unit among them) belong to the name
             found[0] = (tokens[previous[0]].start, *found[0][1:])
+        elif found and found[0][0] == tokens[i].start and previous and _office_before(tokens, previous, i):
+            found[0] = (tokens[previous[0]].start, *found[0][1:])  # 村役場 住民課住民生活室: one department
         spans += found
         previous = (i, j, any(_unit_end(tokens, k, i) for k in range(i, j + 1)))
         i = j + 1
@@ -127,6 +146,16 @@ def _coordinated(tokens: list[Token], previous: tuple[int, int, bool], i: int) -
             and tokens[last].end == dot.start and dot.end == tokens[i].start and last - first < 4
             and tokens[first].surface not in _LEAD_WORDS and tokens[first].pos[0] != "接頭辞"
             and all(t.pos[2] != "人名" for t in tokens[first:last + 1]))
+
+
+def _office_before(tokens: list[Token], previous: tuple[int, int, bool], i: int) -> bool:
+    """``tokens[previous]`` is a municipal office (村役場, 市役所) written a space before the unit at ``i``."""
+    first, last, has_unit = previous
+    gap_start, gap_end = tokens[last].end, tokens[i].start
+    words = "".join(t.surface for t in tokens[first:last + 1])
+    return (not has_unit and last + 1 < i and 0 < gap_end - gap_start <= 2
+            and all(t.surface.isspace() for t in tokens[last + 1:i])
+            and words.endswith(_OFFICE_WORDS) and len(words) <= 8)
 
 
 # the last word of a facility's own name (館 of 木遊館, 天塩川温泉, 文化ホール ...)
@@ -167,10 +196,18 @@ def _departments_in(run: list[Token]) -> list[tuple[int, int, str]]:
     """
     out: list[tuple[int, int, str]] = []
     first = 0
-    while first < len(run) and (run[first].pos[0] == "接頭辞" or run[first].surface in _LEAD_WORDS
-                                or (len(run[first].surface) == 1 and run[first].pos[2] == "助数詞可能"
-                                    and _unit_end(run, first, first) is None)):
-        if run[first].surface in _ANAPHORIC_PREFIXES:
+    while first < len(run):
+        t = run[first]
+        if t.surface == "第" and first + 1 < len(run) and run[first + 1].pos[1] == "数詞":
+            k = first + 2
+            if k < len(run) and len(run[k].surface) == 1 and run[k].pos[2] == "助数詞可能" and _unit_end(run, k, k) is None:
+                first = k + 1  # 第1回策定委員会: the ordinal of a meeting is not part of the name
+                continue
+            break  # 第一管区海上保安本部: the ordinal is part of the name
+        if not (t.pos[0] == "接頭辞" or t.surface in _LEAD_WORDS
+                or (len(t.surface) == 1 and t.pos[2] == "助数詞可能" and _unit_end(run, first, first) is None)):
+            break
+        if t.surface in _ANAPHORIC_PREFIXES:
             return []
         first += 1  # 問, 各, 回 (of 第1回策定委員会) are not part of the name
     start = first  # first token of the current department
@@ -180,6 +217,9 @@ def _departments_in(run: list[Token]) -> list[tuple[int, int, str]]:
     chained = False  # the current department has a unit before its last one
     k = first
     while k < len(run):
+        if k > first and run[k].surface == "各" and run[k].pos[0] == "接頭辞":
+            # 島しょ保健所各出張所: "each branch of" — the unit right before 各 is the one named
+            return out + _finish(run, start, last_unit) if last_unit == k - 1 else out
         suffix = _unit_end(run, k, seg)
         if suffix is None:
             k += 1

@@ -4,7 +4,8 @@
   style). Days: Mo Tu We Th Fr Sa Su, PH for 祝日; a range "Mo-Fr", a list "Sa,Su,PH", the n-th
   weekday of the month "Sa[2]" (第2土曜日), "Sa[2,4]" (第2・第4土曜). Days come from words written directly before the
   times (月曜から金曜:, 平日, 土日祝日, 月曜日から木曜日の) or in brackets directly after them
-  (09:00~19:00(月曜~金曜)); they are part of the span. Several ranges in one window (separated
+  (09:00~19:00(月曜~金曜)); they are part of the span, and so is a 朝 between them and the times
+  (平日朝9時半~午後4時まで). Several ranges in one window (separated
   by 、 , ・ / と 及び or spaces, no new days in between, in time order) are one fact: 午前8時30分から午前10時まで、
   正午から午後1時まで -> "08:30-10:00,12:00-13:00". 正午 is 12:00; 午前/午後, 24-hour "17:15" and
   "5時15分", "~"/"から…まで" are read; AM/PM like 午前/午後, and an end without 午前/午後 after a 午後 start
@@ -129,6 +130,10 @@ def _leading_days(text: str, start: int, floor: int) -> tuple[str, int] | None:
         end = bracket.start()
     while end > floor and text[end - 1] in _LEAD_GAP:
         end -= 1
+    if end > floor + 1 and text[end - 1] == "朝" and text[end - 2] in _SEL_CHARS | set(_LEAD_GAP):
+        end -= 1  # 平日朝9時半~: the morning of those days
+        while end > floor and text[end - 1] in _LEAD_GAP:
+            end -= 1
     if end == start and end > floor and text[end - 1] not in _SEL_CHARS:
         return None
     lo = end

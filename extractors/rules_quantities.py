@@ -257,10 +257,14 @@ def find_ages(lv: LineView) -> list[Candidate]:
     """``18歳未満`` -> 18 (未満); ranges ``0~2歳``/``3歳~5歳`` -> value 0, ``max`` 2.
 
     A "range" whose first number cannot be its low end (larger than the second, or no age at all:
-    「U22 -2023-22歳以下」, a title running into the text) is only the age written with 歳.
+    「U22 -2023-22歳以下」, a title running into the text) is only the age written with 歳. An age
+    bracket (20~30歳代, 60歳代: the decades of life) is not an age.
     """
     out = []
-    for m in _AGE_RE.finditer(lv.view.text):
+    text = lv.view.text
+    for m in _AGE_RE.finditer(text):
+        if text.startswith("代", m.end()):
+            continue  # 20~30歳代: people in their twenties and thirties
         start = m.start()
         if m.group(3) is not None:
             value, extra = _number(m.group(3)), {}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.db import Warehouse, WarehouseError, connect, read_blobs, transaction
-from warehouse.schema import migrate
+from warehouse.schema import migrate, migration_files
 
 ITEM_TYPES = ("change", "flag")
 STATUSES = ("reviewed", "noise", "follow_up")
@@ -33,12 +33,14 @@ class ReviewError(ValueError):
 
 
 def ensure_schema(db_path: Path) -> None:
-    """Apply pending migrations only when the review tables are missing (no write otherwise)."""
+    """Apply pending migrations only when some are pending (the review tables, program ids; no write otherwise)."""
     if not Warehouse.of(db_path).exists():
         raise WarehouseError(f"{db_path}: no warehouse here (run `wardwatch crawl` or `wardwatch demo` first)")
     with connect(db_path, read_only=True) as con:
-        have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'noise_rules'").fetchone()[0]
-    if not have:
+        have = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+                           ).fetchone()[0]
+        done = {r[0] for r in con.execute("SELECT name FROM schema_migrations").fetchall()} if have else set()
+    if {name for name, _ in migration_files()} - done:
         migrate(db_path)
 
 
@@ -261,9 +263,10 @@ CHANGE_COLUMNS = ("url", "source_id", "municipality", "source_kind", "program", 
                   "before", "after", "before_text", "after_text", "detected_at", "run_id", "before_version_id",
                   "after_version_id", "before_start", "before_end", "after_start", "after_end", "page", "seq",
                   "before_sha256", "after_sha256", "media_type", "status", "reason", "note", "reviewer", "decided_at",
-                  "noise_rule_id")
+                  "noise_rule_id", "program_id")
 FLAG_COLUMNS = ("flag_id", "rule", "severity", "source_id", "municipality", "url", "program", "kind", "evidence",
-                "first_seen", "last_seen", "status", "reason", "note", "reviewer", "decided_at", "noise_rule_id")
+                "first_seen", "last_seen", "status", "reason", "note", "reviewer", "decided_at", "noise_rule_id",
+                "program_id")
 
 
 def _since_clause(since: str | None, run_ids: list[str] | None) -> tuple[str, list[Any]]:
@@ -283,7 +286,7 @@ def select_changes(con: Any, since: str | None = None, run_ids: list[str] | None
                c.before, c.after, c.before_text, c.after_text, c.detected_at, c.run_id, c.before_version_id,
                c.after_version_id, c.before_start, c.before_end, c.after_start, c.after_end, c.page, c.seq,
                bv.sha256, av.sha256, av.media_type, r.status, r.reason, r.note, r.reviewer, r.decided_at,
-               (SELECT min(n.rule_id) FROM noise_rules n WHERE {_CHANGE_RULE}) AS noise_rule_id
+               (SELECT min(n.rule_id) FROM noise_rules n WHERE {_CHANGE_RULE}) AS noise_rule_id, c.program_id
         FROM changes c
         LEFT JOIN sources s ON s.source_id = c.source_id
         LEFT JOIN versions av ON av.version_id = c.after_version_id
@@ -300,12 +303,28 @@ def select_open_flags(con: Any) -> list[dict[str, Any]]:
         SELECT f.flag_id, f.rule, f.severity, f.source_id, f.municipality, f.url, f.program, f.kind, f.evidence,
                f.first_seen, f.last_seen, r.status, r.reason, r.note, r.reviewer, r.decided_at,
                CASE WHEN f.rule = 'fact_changed' THEN (SELECT min(n.rule_id) FROM noise_rules n WHERE {_FLAG_RULE})
-               END AS noise_rule_id
+               END AS noise_rule_id, f.program_id
         FROM flags f
         LEFT JOIN latest_reviews r ON r.item_type = 'flag' AND r.item_key = f.flag_id AND r.status <> 'undecided'
         WHERE f.open
         ORDER BY f.municipality, f.rule, f.severity, f.url, f.flag_id""").fetchall()
     return [_row(FLAG_COLUMNS, r, json_cols=("evidence",)) for r in rows]
+
+
+def program_names(con: Any, program_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """Name and scope of each program id: the catalog's, else the ``programs`` view's (the name official pages use
+    most; the row stating most current facts when a program is known in several municipalities). Ids neither knows
+    (a program no page states any more) are left out: the caller falls back to the heading text."""
+    if not program_ids:
+        return {}
+    rows = con.execute("""
+        WITH ids AS (SELECT DISTINCT unnest($1::VARCHAR[]) AS program_id),
+             p AS (SELECT program_id, arg_max(name, current_facts) AS name, arg_max(scope, current_facts) AS scope
+                   FROM programs WHERE list_contains($1::VARCHAR[], program_id) GROUP BY program_id)
+        SELECT ids.program_id, coalesce(c.name, p.name), coalesce(c.scope, p.scope)
+        FROM ids LEFT JOIN program_catalog c USING (program_id) LEFT JOIN p USING (program_id)
+        WHERE coalesce(c.name, p.name) IS NOT NULL""", [sorted(program_ids)]).fetchall()
+    return {pid: {"name": name, "scope": scope} for pid, name, scope in rows}
 
 
 def _row(columns: tuple[str, ...], values: tuple, json_cols: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -390,7 +409,8 @@ def noise_rules(con: Any) -> list[dict[str, Any]]:
 
 
 def report_data(db_path: Path, since: str | None = None, run_ids: list[str] | None = None) -> dict[str, Any]:
-    """Everything a report needs, with every change/flag and its review state (filtering is the caller's)."""
+    """Everything a report needs, with every change/flag and its review state (filtering is the caller's), and
+    ``programs``: the name and scope of every program id they carry (:func:`program_names`)."""
     ensure_schema(db_path)
     with connect(db_path, read_only=True) as con:
         changes = select_changes(con, since, run_ids)
@@ -407,6 +427,7 @@ def report_data(db_path: Path, since: str | None = None, run_ids: list[str] | No
             "text_diffs": _text_diffs(con, {c["after_version_id"] for c in changes}),
             "health": crawl_health(con),
             "noise_rules": noise_rules(con),
+            "programs": program_names(con, {r["program_id"] for r in changes + flags if r.get("program_id")}),
             "generated_at": con.execute("SELECT now()").fetchone()[0],
         }
 

@@ -213,7 +213,7 @@ def test_html_report_in_chromium(chromium_path, browser, hostile_warehouse, tmp_
     assert diff.get_attribute("open") is None
     diff.locator("summary").click()
     assert page.locator("details.diff table.sbs ins", has_text="5").first.is_visible()
-    assert page.locator("#flags").inner_text().count("二次情報が古いまま") >= 1
+    assert page.locator("#changes article.flag", has_text="二次情報が古いまま").count() >= 1  # flags sit by ward › program
     assert "リンク切れ" in page.locator("#health").inner_text()
     assert_nothing_injected(page)
     shot(page, "report.png")
@@ -266,7 +266,7 @@ def test_review_app_in_chromium(chromium_path, browser, hostile_warehouse):
         # filters: one ward, one flag rule
         page.goto(app.base + "/?ward=北区&rule=stale_reference&status=open")
         assert change_article(page, "上限5万円").count() == 0
-        assert page.locator("#flags article.flag").count() == 1
+        assert page.locator("#changes article.flag").count() == 1
 
         # CSRF: no token, a wrong token, a foreign Origin → 403; the real form token works
         token = page.locator("input[name=csrf]").first.get_attribute("value")
@@ -397,7 +397,7 @@ def test_review_workflow_in_chromium(chromium_path, browser, hostile_warehouse, 
         # a change and its own fact_changed flag: one item
         amount = change_article(page, "上限5万円")
         assert "公式情報の変更" in amount.locator(".linked-flag").inner_text()
-        assert page.locator("#flags h3", has_text="公式情報の変更").count() == 0
+        assert page.locator("#changes article.flag", has_text="公式情報の変更").count() == 0
 
         # inline validation: ノイズ without a reason keeps what was typed, the message next to the field
         phone = change_article(page, "03-5984-4700")

@@ -64,7 +64,7 @@ def test_the_feed_is_valid_atom(queue_db):
     assert f"tag:wardwatch,2026:flag:{FLAG_SECONDARY}" in ids and "tag:wardwatch,2026:flag:bl-0" in ids
     assert len(ids) == 3 + 1 + 3  # 3 changes, the secondary flag, 3 broken links
     amount = parsed.entries[[e.id for e in parsed.entries].index(f"tag:wardwatch,2026:change:{AMOUNT_A}")]
-    assert amount.title == "練馬区 › ひとり親家庭住宅支援資金貸付: 上限4万円 → 上限5万円"
+    assert amount.title == "練馬区 › ひとり親家庭住宅支援資金貸付: 上限4万円 → 5万円 (2026-11-02)"  # the report's line
     assert amount.link == f"http://127.0.0.1:8000/?status=all&ward=%E7%B7%B4%E9%A6%AC%E5%8C%BA#c-{AMOUNT_A}"
     assert "https://a.example.jp/syuurou.html" in amount.summary
 

@@ -15,6 +15,9 @@ STATUS_FILTER_LABELS = {"open": "対応待ち(未確認・要確認)", "new": "�
                         "noise": "ノイズ", "noise_rule": "ノイズルール該当", "all": "すべて"}
 CHANGE_LABELS = {"changed": "変更", "added": "追加", "removed": "削除"}
 SEVERITY_LABELS = {"high": "高", "medium": "中", "low": "低"}
+# a program's scope (programs.scope, program_catalog.scope) as its badge in the report and the review app
+SCOPE_LABELS = {"national": "国", "prefectural": "都道府県", "municipal": "区市町村"}
+NO_PROGRAM = "(プログラム名なし)"  # the group of items whose fact has neither a program id nor a heading
 RULE_LABELS = LABELS  # from the flag rules' registry (diffs/rules/)
 KIND_LABELS = {
     "amount": "金額", "rate": "割合", "date": "日付", "fiscal_year": "年度", "period": "期間", "duration": "期間(長さ)",

@@ -40,16 +40,34 @@ def _fence(lines: list[str]) -> list[str]:
     return [fence + "diff", *lines, fence]
 
 
-def _group(g: dict[str, Any]) -> list[str]:
+def _shared(g: dict[str, Any]) -> list[str]:
+    """A change seen in several places, once: its values, page count and each place (the pages are under it)."""
     qual = f" ({esc(g['qualifier'])})" if g["qualifier"] else ""
     head = (f"- **{esc(g['kind_label'])}{qual}** {esc(g['change_label'])}: {esc(g['before_text'] or '—')} → "
             f"{esc(g['after_text'] or '—')} — {len(g['urls'])}ページ")
     if g["state"] != "new":
         head += f" 〔{esc(g['state_label'])}〕"
+    return [head] + [f"  - {esc(p['municipality'])} › {esc(p['program_name'])} ({p['pages']}ページ)"
+                     for p in g.get("places", [])]
+
+
+def _group(g: dict[str, Any]) -> list[str]:
+    """One change in one place: its line (「練馬区 › 制度: 上限4万円 → 5万円 (日付)」), then each page."""
+    qual = f"({esc(g['qualifier'])})" if g["qualifier"] else ""
+    head = f"- **{esc(g['line'])}** — {esc(g['kind_label'])}{qual}・{esc(g['change_label'])}"
+    exact = f"{' '.join((g['before_text'] or '—').split())} → {' '.join((g['after_text'] or '—').split())}"
+    if g["change"] == "changed" and exact not in g["line"]:  # the line drops a repeated qualifier: the spans as written
+        head += f"(記載: {esc(exact)})"
+    if len(g["urls"]) > 1:
+        head += f" — {len(g['urls'])}ページ"
+    if g["state"] != "new":
+        head += f" 〔{esc(g['state_label'])}〕"
+    for f in g.get("flags", [])[:1]:
+        head += f" \\[{esc(f['severity_label'])} {esc(f['rule_label'])}\\]"
     out = [head]
     for it in g["items"]:
-        place = f"{esc(it['municipality'])} {esc(it['program'])}: " if g["shared"] else ""
-        out.append(f"  - {place}{link(it['url'])} (版 `{it['after_version_id']}` / sha256 `{(it['after_sha256'] or '')[:12]}`)")
+        heading = f"見出し「{esc(it['program'])}」: " if it.get("program") and it["program"] != it.get("program_name") else ""
+        out.append(f"  - {heading}{link(it['url'])} (版 `{it['after_version_id']}` / sha256 `{(it['after_sha256'] or '')[:12]}`)")
         if it["before_snippet"]:
             out.append(f"    - 変更前: {snip(it['before_snippet'])}")
         if it["after_snippet"]:
@@ -60,7 +78,7 @@ def _group(g: dict[str, Any]) -> list[str]:
 
 
 def _flag(f: dict[str, Any]) -> list[str]:
-    out = [f"- [{esc(f['severity_label'])}] {esc(f['municipality'] or '')} {esc(f['program'] or '-')} — {link(f['url'])}"
+    out = [f"- \\[{esc(f['severity_label'])}\\] {esc(f['rule_label'])}: {esc(f['place'])} — {link(f['url'])}"
            + (f" 〔{esc(f['state_label'])}〕" if f["state"] != "new" else "")]
     for e in f["evidence"]:
         text = snip(e["snippet"]) if e.get("snippet") else esc(e.get("text") or "")
@@ -91,36 +109,34 @@ def to_markdown(model: dict[str, Any]) -> str:
         lines += ["", "非表示: " + "、".join(f"{_label(k)} {n}件" for k, n in sorted(model["hidden"].items()))
                   + "(`wardwatch report --all` で表示)"]
     secs = sections(model)
-    lines += ["", f"## 変更 ({s['total']['changes']}件)", ""]
+    lines += ["", f"## 変更 ({s['total']['changes']}件)・フラグ ({len(model['flags'])}件) — 区 › 制度ごと", ""]
     if not model["change_groups"]:
         lines += ["新しい変更はありません。" if health["trustworthy"]
                   else "取得できたソースに新しい変更はありません(取得できなかったソースの変更は不明です)。", ""]
+    if not model["flags"]:
+        lines += ["未対応のフラグはありません。", ""]
     if secs["shared"]:
         lines += ["### 複数のページに共通する変更", ""]
         for g in secs["shared"]:
-            lines += _group(g)
+            lines += _shared(g)
         lines.append("")
     for ward in secs["wards"]:
         lines += [f"### {esc(ward['municipality'])}", ""]
         for prog in ward["programs"]:
-            lines += [f"#### {esc(prog['program'])}", ""]
-            for g in prog["groups"]:
+            scope = f" 〔{esc(prog['scope_label'])}〕" if prog["scope_label"] else ""
+            lines += [f"#### {esc(prog['name'])}{scope}", ""]
+            if prog["headings"] and prog["headings"] != [prog["name"]]:
+                lines += ["ページ上の見出し: " + "、".join(esc(h) for h in prog["headings"]), ""]
+            for g in prog["change_groups"]:
                 lines += _group(g)
+            for f in prog["flags"]:
+                lines += _flag(f)
             lines.append("")
     if model["diffs"]:
         lines += ["## 本文の差分", ""]
         for d in model["diffs"]:
             lines += [f"{link(d['url'])} (版 `{d['before_version_id']}` → `{d['after_version_id']}`)", ""]
             lines += _fence(_diff_lines(d["rows"])) + [""]
-    lines += [f"## 古くなった公開情報 ({len(model['flags'])}件)", ""]
-    if not model["flags"]:
-        lines += ["未対応のフラグはありません。", ""]
-    for rule in sorted({f["rule"] for f in model["flags"]}):
-        fl = [f for f in model["flags"] if f["rule"] == rule]
-        lines += [f"### {esc(fl[0]['rule_label'])} ({len(fl)}件)", ""]
-        for f in fl:
-            lines += _flag(f)
-        lines.append("")
     lines += ["## クロールの状態", ""]
     h = model["health"]
     if h["sources"]:

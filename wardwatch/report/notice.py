@@ -36,6 +36,7 @@ class Notice:
 
 
 def _place(municipality: str | None, program: str | None) -> str:
+    """「練馬区 › 児童扶養手当」: the program's name (catalog / ``programs``), else the heading as written."""
     return " › ".join(p for p in (municipality or "(不明)", program or "(プログラム名なし)"))
 
 
@@ -48,7 +49,7 @@ def change_lines(model: dict[str, Any]) -> list[str]:
     for g in model["change_groups"]:
         for it in g["items"]:
             qual = f"({it['qualifier']})" if it.get("qualifier") else ""
-            out.append(f"{_place(it['municipality'], it['program'])}: {g['kind_label']}{qual} "
+            out.append(f"{_place(it['municipality'], it.get('program_name') or it['program'])}: {g['kind_label']}{qual} "
                        f"{_value(g['before_text'])} → {_value(g['after_text'])} {it['url']}")
     return out
 
@@ -58,7 +59,7 @@ def flag_lines(flags: list[dict[str, Any]]) -> list[str]:
     for f in flags:
         first = next((e for e in f["evidence"] if e.get("text")), None)
         detail = f" — {first['label']}: {_value(first['text'])}" if first else ""
-        out.append(f"[{f['severity_label']}] {f['rule_label']}: {_place(f['municipality'], f['program'])}{detail} {f['url']}")
+        out.append(f"[{f['severity_label']}] {f['rule_label']}: {_place(f['municipality'], f.get('program_name') or f['program'])}{detail} {f['url']}")
     return out
 
 

@@ -6,7 +6,8 @@ a ノイズ without a reason re-renders the page with the message next to the fi
 each decision is confirmed with an undo (new ``reviews`` rows restoring the previous state). ``/rules``
 lists the noise rules (disable / re-enable, each change a ``reviews`` row); ``/archive/<id>`` links the
 previous / next version of the page and shows the diff to the previous one; ``/feed.atom`` is an Atom
-feed of changes and flags (``?ward=``). State-changing requests are POSTs carrying a
+feed of changes and flags (``?ward=``, ``?program=``). The queue is grouped like the report: a section per
+municipality, in it a group per program (``?program=ID`` shows one). State-changing requests are POSTs carrying a
 CSRF token (a random per-session cookie echoed in a hidden field, compared with
 ``hmac.compare_digest``); a missing or different token, or an Origin/Referer of another host, is
 refused with 403. Requests whose Host is not the bound host/loopback are refused (DNS rebinding).
@@ -120,7 +121,8 @@ MESSAGE_PARAMS = ("done", "undone", "skipped")  # the confirmation's query param
 
 
 def index(request: Request) -> Response:
-    """The review queue: changes and flags filtered by status, ward, source, program and flag rule."""
+    """The review queue: changes and flags by municipality › program, filtered by status, ward, source, program
+    (``?program=``: a program id, or the heading text of items without one) and flag rule."""
     return queue_page(request, request.url.path, request.url.query)
 
 
@@ -141,11 +143,13 @@ def queue_page(request: Request, path: str, query: str, *, error: dict[str, Any]
     model = build_report(data, status=status, ward=filters["ward"], program=filters["program"], rule=filters["rule"])
     model["title"] = "wardwatch レビュー"
     token = _csrf_token(request)
+    feed_query = urlencode([(k, filters[k]) for k in ("ward", "program") if filters[k]])
+    feed_url = "/feed.atom" + (f"?{feed_query}" if feed_query else "")  # the feed of what the queue shows
     kept = urlencode([(k, v) for k, vs in parse_qs(query, keep_blank_values=True).items() if k not in MESSAGE_PARAMS
                       for v in vs])
     ctx = {"csrf": token[0], "next": path + (f"?{kept}" if kept else ""), "filters": {**filters, "status": status},
            "reviewer": _cookie_reviewer(request) or state.reviewer or "", "sources": sources, "error": error,
-           "done": done, "picked": (error or {}).get("picked", [])}
+           "done": done, "picked": (error or {}).get("picked", []), "feed_url": feed_url}
     return _page(app_page(model, ctx), status=status_code, token=token)
 
 
@@ -328,13 +332,16 @@ async def rule_state(request: Request) -> Response:
 
 
 def feed(request: Request) -> Response:
-    """An Atom feed (RFC 4287) of fact changes and open flags, newest first (``?ward=`` for one ward)."""
+    """An Atom feed (RFC 4287) of fact changes and open flags, newest first (``?ward=`` for one ward,
+    ``?program=`` for one program: its id, or the heading of items without one)."""
     state = request.app.state
     ward = request.query_params.get("ward") or None
+    program = request.query_params.get("program") or None
     with state.lock:
         data = report_data(state.db_path)
     base = f"{request.url.scheme}://{request.url.netloc}"
-    return Response(atom_feed(data, base, ward=ward), media_type="application/atom+xml; charset=utf-8")
+    return Response(atom_feed(data, base, ward=ward, program=program),
+                    media_type="application/atom+xml; charset=utf-8")
 
 
 def _with_params(url: str, **params: str) -> str:

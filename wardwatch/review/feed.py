@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from wardwatch.report.labels import KIND_LABELS, RULE_LABELS, SEVERITY_LABELS
-from wardwatch.report.model import JST, state_of
+from wardwatch.report.model import JST, change_line, place_title, program_of, resolve_programs, state_of
 
 ATOM = "http://www.w3.org/2005/Atom"
 TAG = "tag:wardwatch,2026:"
@@ -51,27 +51,37 @@ def _flag_change_key(flag: dict[str, Any]) -> tuple | None:
             ev.get("qualifier") or "", ev.get("before_text"), ev.get("after_text"))
 
 
-def entries(data: dict[str, Any], ward: str | None = None) -> list[dict[str, Any]]:
-    """The feed's entries (dicts: id, title, updated, link, summary, category), newest first."""
+def _in_program(row: dict[str, Any], program: str | None) -> bool:
+    """The review queue's ``?program=`` filter: a program id, or the heading text of items without one."""
+    return not program or program in (row.get("program_id"), row.get("program"))
+
+
+def entries(data: dict[str, Any], ward: str | None = None, program: str | None = None) -> list[dict[str, Any]]:
+    """The feed's entries (dicts: id, title, updated, link, summary, category), newest first. A change's title is
+    the report's line (「練馬区 › ひとり親家庭住宅支援資金貸付: 上限4万円 → 5万円 (2026-11-02)」), a flag's
+    「[高] rule: 練馬区 › program」, the program named as in the report (its name, else the heading)."""
+    programs = resolve_programs(data.get("changes", []) + data.get("flags", []), data.get("programs") or {})
     changes = [c for c in data.get("changes", []) if (not ward or c.get("municipality") == ward)
-               and state_of(c) not in HIDDEN_STATES]
+               and _in_program(c, program) and state_of(c) not in HIDDEN_STATES]
     shown = {_change_key(c) for c in changes}
     out = []
     for c in changes:
         key = f"{c['after_version_id']}:{c['seq']}"
         kind = KIND_LABELS.get(c["kind"], c["kind"]) + (f"({c['qualifier']})" if c.get("qualifier") else "")
-        title = f"{c.get('municipality') or ''} › {c.get('program') or '(プログラム名なし)'}: " \
-                f"{c.get('before_text') or '—'} → {c.get('after_text') or '—'}"
+        name = program_of(c, programs)["program_name"]
+        title = change_line(c.get("municipality"), name, c.get("before_text"), c.get("after_text"), c.get("change"),
+                            c.get("qualifier"), c.get("detected_at"))
         query = urlencode({"status": "all", **({"ward": c["municipality"]} if c.get("municipality") else {})})
         out.append({"id": f"{TAG}change:{key}", "title": title, "updated": c.get("detected_at"),
                     "path": f"/?{query}#c-{quote(key, safe=':')}", "category": c["kind"],
                     "summary": f"{kind}: {c.get('before_text') or '—'} → {c.get('after_text') or '—'}\n{c.get('url')}"})
     for f in data.get("flags", []):
-        if ward and f.get("municipality") != ward or state_of(f) in HIDDEN_STATES or _flag_change_key(f) in shown:
+        if ward and f.get("municipality") != ward or not _in_program(f, program) or state_of(f) in HIDDEN_STATES \
+                or _flag_change_key(f) in shown:
             continue
         rule = RULE_LABELS.get(f["rule"], f["rule"])
-        title = f"[{SEVERITY_LABELS.get(f['severity'], f['severity'])}] {rule}: {f.get('municipality') or ''}" \
-                f"{' › ' + f['program'] if f.get('program') else ''}"
+        title = f"[{SEVERITY_LABELS.get(f['severity'], f['severity'])}] {rule}: " \
+                f"{place_title(f.get('municipality'), program_of(f, programs)['program_name'])}"
         query = urlencode({"status": "all", **({"ward": f["municipality"]} if f.get("municipality") else {})})
         out.append({"id": f"{TAG}flag:{f['flag_id']}", "title": title, "updated": f.get("first_seen"),
                     "path": f"/?{query}#f-{quote(f['flag_id'], safe='')}", "category": f["rule"],
@@ -80,10 +90,11 @@ def entries(data: dict[str, Any], ward: str | None = None) -> list[dict[str, Any
     return out[:MAX_ENTRIES]
 
 
-def atom_feed(data: dict[str, Any], base: str, ward: str | None = None) -> str:
-    """The feed document for ``report_data`` output; ``base`` is the review app's address (no trailing /)."""
+def atom_feed(data: dict[str, Any], base: str, ward: str | None = None, program: str | None = None) -> str:
+    """The feed document for ``report_data`` output; ``base`` is the review app's address (no trailing /);
+    ``ward`` / ``program`` (a program id, or a heading) narrow it, each with a feed id of its own."""
     ET.register_namespace("", ATOM)
-    items = entries(data, ward)
+    items = entries(data, ward, program)
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": "ja"})
 
     def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -92,9 +103,15 @@ def atom_feed(data: dict[str, Any], base: str, ward: str | None = None) -> str:
             el.text = _t(text)
         return el
 
-    suffix = f"?{urlencode({'ward': ward})}" if ward else ""
-    sub(root, "id", f"{TAG}feed" + (f":ward:{quote(ward, safe='')}" if ward else ""))
-    sub(root, "title", "wardwatch 変更とフラグ" + (f" — {ward}" if ward else ""))
+    params = {k: v for k, v in (("ward", ward), ("program", program)) if v}
+    suffix = f"?{urlencode(params)}" if params else ""
+    sub(root, "id", f"{TAG}feed" + "".join(f":{k}:{quote(v, safe='')}" for k, v in params.items()))
+    if program:
+        programs = resolve_programs(data.get("changes", []) + data.get("flags", []), data.get("programs") or {})
+        program = program_of({"program_id": program} if program in programs else {"program": program},
+                             programs)["program_name"]
+    where = " › ".join(v for v in (ward, program) if v)
+    sub(root, "title", "wardwatch 変更とフラグ" + (f" — {where}" if where else ""))
     sub(root, "subtitle", "公式ページの事実の変更と、古くなった公開情報のフラグ")
     newest = max((e["updated"] for e in items if isinstance(e["updated"], datetime)), default=None)
     sub(root, "updated", _when(newest or data.get("generated_at")))

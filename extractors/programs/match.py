@@ -344,7 +344,7 @@ def municipal_program_id(code: str, name: str) -> str:
 
 
 class Aliases:
-    """In-memory map of names to program ids, per municipality (pure; persistence comes later).
+    """In-memory map of names to program ids, per municipality (pure; the warehouse keeps learnt aliases in ``program_aliases``, see ``wardwatch/stages/programs.py``).
 
     ``learn(name, program_id, municipality=...)`` records that a (secondary) source's name means
     ``program_id``; ``register(program_id, name, ...)`` records an official program discovered on a

@@ -31,6 +31,15 @@ def prefect_step(stage: str, source_id: str, fn: Callable[[], dict[str, Any]]) -
     return stage_task(stage, source_id, fn)
 
 
+@task(name="crawl-batch", task_run_name="crawl-{count}-sources", cache_policy=NO_CACHE)
+def crawl_batch_task(count: int, concurrency: int, fn: Callable[[], None]) -> None:
+    """The one crawl child of a batch (``fn`` is ``runner.Batch.crawl``): ``count`` sources, ``concurrency`` at
+    a time. Not retried as a whole: a source whose crawl failed transiently is retried alone by its own
+    subflow's crawl task."""
+    fn()
+    get_run_logger().info("crawled %d source(s), up to %d at a time, in one crawl process", count, concurrency)
+
+
 @task(name="publish-report", cache_policy=NO_CACHE)
 async def publish_report(markdown: str, flags: list[dict[str, Any]], run_ids: list[str]) -> dict[str, str]:
     """The change report (Markdown) and the open flags (table) as artifacts; returns their ids by key."""

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tomllib
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -131,6 +132,45 @@ def select(sources: list[Source], ids: list[str] | None) -> list[Source]:
     if missing:
         raise RegistryError(f"unknown source id(s): {', '.join(missing)} (known: {', '.join(by_id)})")
     return [by_id[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard ``index`` of ``count`` (1-based): one machine's share of the registry. Every source is in
+    exactly one shard, chosen by a CRC-32 of its id — stable across runs, machines and Python versions
+    (Python's own ``hash`` of a str changes per process), and independent of the registry's order."""
+
+    index: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def contains(self, source_id: str) -> bool:
+        return shard_index(source_id, self.count) == self.index
+
+
+def shard_index(source_id: str, count: int) -> int:
+    """The shard (1..count) that ``source_id`` belongs to."""
+    return zlib.crc32(source_id.encode("utf-8")) % count + 1
+
+
+def parse_shard(text: str) -> Shard:
+    """``"K/N"`` (1 <= K <= N) as a Shard; ValueError with a one-line reason otherwise."""
+    m = re.fullmatch(r"\s*(\d{1,9})\s*/\s*(\d{1,9})\s*", str(text), re.ASCII)
+    if m is None:
+        raise ValueError(f"--shard {text!r}: expected K/N, e.g. 1/3 (shard K of N)")
+    index, count = int(m[1]), int(m[2])
+    if count < 1 or not 1 <= index <= count:
+        raise ValueError(f"--shard {text!r}: K must be from 1 to N and N at least 1 (e.g. 1/3, 2/3, 3/3)")
+    return Shard(index, count)
+
+
+def select_shard(sources: list[Source], shard: Shard | None) -> list[Source]:
+    """The sources of ``shard`` in registry order (all of them when ``shard`` is None or 1/1)."""
+    if shard is None or shard.count == 1:
+        return list(sources)
+    return [s for s in sources if shard.contains(s.id)]
 
 
 def _parse_entry(path: Path, index: int, entry: dict) -> Source:

@@ -26,7 +26,9 @@ BASE: dict[str, Any] = {
     "BOT_NAME": "wardwatch",
     "USER_AGENT": USER_AGENT,
     "ROBOTSTXT_OBEY": True,
-    # Municipal servers are small: one request at a time per host, a few seconds apart.
+    # Municipal servers are small: one request at a time per host, a few seconds apart. These are per
+    # crawler (each source has its own crawler, engine and downloader slots, also when one process runs
+    # many sources at once: see process_settings); one source's hosts never see more than one request at a time.
     "CONCURRENT_REQUESTS": 8,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
     "DOWNLOAD_DELAY": 3.0,
@@ -97,6 +99,30 @@ def for_source(source: Source, *, db_path: Path, staging: Path, run_id: str, ext
         }
     )
     settings.update(env_overrides())
+    settings.update(extra or {})
+    return settings
+
+
+DEFAULT_CONCURRENCY = 16  # sources (hosts) one crawl process crawls at once by default: sized for a laptop
+MAX_THREADPOOL = 128
+
+
+def process_settings(concurrency: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Settings of the crawl process itself, shared by every source's crawler in it.
+
+    Scrapy keeps politeness per crawler — each source's own downloader slots, CONCURRENT_REQUESTS_PER_DOMAIN 1,
+    its DOWNLOAD_DELAY, AutoThrottle and robots.txt (:func:`for_source`) — so one process can serve many hosts
+    at once without any host seeing more. What is one per process is the reactor: its thread pool (name
+    lookups, and the address checks of ``spiders.safety``, run there: with the default 10 threads, 50 hosts
+    resolving at once would queue behind each other) and its DNS resolver (built from these settings, not a
+    crawler's: DNS_TIMEOUT and the cache are set here, WARDWATCH_DNS_TIMEOUT included)."""
+    dns_timeout = env_overrides().get("DNS_TIMEOUT", BASE["DNS_TIMEOUT"])
+    settings: dict[str, Any] = {
+        "REACTOR_THREADPOOL_MAXSIZE": max(10, min(concurrency + 4, MAX_THREADPOOL)),
+        "DNSCACHE_ENABLED": True,
+        "DNSCACHE_SIZE": max(10000, 4 * concurrency),
+        "DNS_TIMEOUT": dns_timeout,
+    }
     settings.update(extra or {})
     return settings
 

@@ -8,8 +8,12 @@ flows (``flows/pipeline.py``) all go through it:
   policy, and wraps the whole call in one subflow per source);
 * :func:`finish` — after every source: the change report (HTML file + Markdown), the open flags,
   the webhook note, the run's status;
-* :func:`run` — both, with up to ``max_parallel`` sources at a time (each crawl is its own child
-  process: Scrapy's reactor cannot restart within one process).
+* :func:`run` — both. With ``crawl_concurrency`` N (``wardwatch run``'s default) one crawl child process
+  crawls every source, N hosts at once (:class:`Batch`), and each source goes on to extract and diff as
+  soon as its own crawl is done (up to ``max_parallel`` at a time); with ``crawl_concurrency`` None each
+  source's crawl is its own child process, ``max_parallel`` at a time (``--per-source-process``: the
+  behaviour before batches, and what the demo uses). Scrapy's reactor cannot restart within one process,
+  so crawls always run in a child.
 
 A source that fails is reported and the others go on. Results are JSON-ready dicts.
 """
@@ -20,8 +24,9 @@ import contextlib
 import itertools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +38,7 @@ from wardwatch.report.archive import embed_archive
 from wardwatch.report.notice import notice_from_model
 from wardwatch.stages import interrupt
 from wardwatch.stages.changes import detect_changes
-from wardwatch.stages.crawl import crawl_stage
+from wardwatch.stages.crawl import CrawlProcessError, crawl_stage, crawl_subprocess, judge, part_of
 from wardwatch.stages.errors import CrawlInterrupted, SourceBusy
 from wardwatch.stages.extract import extract_pending
 from wardwatch.stages.flags import evaluate_source_flags
@@ -42,7 +47,7 @@ from warehouse import runs
 from warehouse.locks import LockTimeout, hold, lock_path
 from warehouse.schema import migrate
 
-MAX_PARALLEL = 4  # sources crawled at the same time
+MAX_PARALLEL = 4  # sources whose pipelines run at the same time (with per-source crawl processes: crawled)
 LOCK_TIMEOUT_S = 3600.0  # how long a run waits for another run of the same source
 log = logging.getLogger("wardwatch.run")
 
@@ -59,6 +64,9 @@ class RunOptions:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     max_parallel: int = MAX_PARALLEL
     lock_timeout: float = LOCK_TIMEOUT_S
+    # None: each source's crawl is its own child process (max_parallel at a time). N: one child process
+    # crawls every source whose lock is free, N at a time (Batch); the others wait for their lock as before.
+    crawl_concurrency: int | None = None
     flow_run: dict[str, Any] = field(default_factory=dict)  # {"id", "name", "url"} when Prefect runs it
     on_wait: Callable[[str, Path], None] | None = None  # told when a source waits for another run's lock
 
@@ -73,18 +81,28 @@ def direct(stage: str, source_id: str, fn: Callable[[], dict[str, Any]]) -> dict
 
 
 def run_source(opts: RunOptions, source_id: str, step: Step = direct,
-               on_wait: Callable[[Path], None] | None = None) -> dict[str, Any]:
-    """crawl → extract → diff and flag for one source, holding its lock; raises when a stage failed."""
+               on_wait: Callable[[Path], None] | None = None, batch: Batch | None = None) -> dict[str, Any]:
+    """crawl → extract → diff and flag for one source, holding its lock; raises when a stage failed.
+
+    With ``batch`` the source was crawled by that batch (which holds its lock until this returns): the
+    crawl stage's first try is the batch's result for it; a retry (Prefect's retry policy) crawls the
+    source again alone, in its own child process."""
     db = Path(opts.db_path)
     if on_wait is None and opts.on_wait is not None:
         on_wait = lambda path: opts.on_wait(source_id, path)
-    key = (str(db), source_id, next(_RUNS))  # one entry per call (two runs of a source may share a process)
+    # one entry per call (two runs of a source may share a process); a batch registered its own
+    key = batch.key(source_id) if batch is not None else (str(db), source_id, next(_RUNS))
+
+    def crawl_alone() -> dict[str, Any]:
+        return crawl_stage(Path(opts.sources_file), db, source_id, run_id=_begin(key, db))
+
+    crawl = (lambda: batch.result(source_id, crawl_alone)) if batch is not None else crawl_alone
+    lock = batch.holding(source_id) if batch is not None else _source_lock(db, source_id, opts.lock_timeout, on_wait)
     crawled: dict[str, Any] | None = None
     try:
-        with _source_lock(db, source_id, opts.lock_timeout, on_wait):
+        with lock:
             interrupt.check()
-            crawled = step("crawl", source_id, lambda: crawl_stage(Path(opts.sources_file), db, source_id,
-                                                                    run_id=_begin(key, db)))
+            crawled = step("crawl", source_id, crawl)
             interrupt.check()
             _ACTIVE.setdefault(key, {"db": db, "run_ids": []})["stage"] = "extract"
             extracted = step("extract", source_id, lambda: extract_pending(db, source_id=source_id))
@@ -147,6 +165,139 @@ def _source_lock(db: Path, source_id: str, timeout: float, on_wait: Callable[[Pa
         lock.__exit__(None, None, None)
 
 
+class Batch:
+    """Many sources crawled by one crawl child process, ``crawl_concurrency`` hosts at a time.
+
+    Made with the options of a run, it takes the lock of every source that no other run holds (``busy``
+    lists the others: they wait for their lock and crawl alone, as before). :meth:`crawl` starts the one
+    child (one run row for the crawl) and calls ``on_crawled(source_id)`` as each source's crawl ends
+    (from the child's ``--events``; at the latest when the child ends: every locked source is reported
+    exactly once, also when the child failed). Each source's pipeline then runs :func:`run_source` with
+    this batch, which releases that source's lock when it returns."""
+
+    def __init__(self, opts: RunOptions, source_ids: list[str] | None = None):
+        self.opts = opts
+        self.db = Path(opts.db_path)
+        self.ids = list(dict.fromkeys(source_ids if source_ids is not None else opts.source_ids))
+        self.concurrency = max(1, opts.crawl_concurrency or 1)
+        self._locks: dict[str, contextlib.AbstractContextManager[Any]] = {}
+        self._keys: dict[str, tuple[str, str, int]] = {}
+        self._results: dict[str, dict[str, Any] | BaseException] = {}
+        self._first_try: set[str] = set()
+        self._guard = threading.Lock()
+        self._resumed_given = False
+        self.run_id: str | None = None
+        self.busy: list[str] = []
+        _raise_open_files_limit(len(self.ids) + 256)
+        for sid in self.ids:
+            lock = hold(self.db, sid, timeout=0)
+            try:
+                lock.__enter__()
+            except LockTimeout:
+                self.busy.append(sid)
+                continue
+            self._locks[sid] = lock
+            self._keys[sid] = (str(self.db), sid, next(_RUNS))
+            _BATCHES[(str(self.db), sid)] = self
+
+    @property
+    def locked(self) -> list[str]:
+        """The sources this batch crawls (their locks are held), in the run's order."""
+        return [sid for sid in self.ids if sid in self._locks]
+
+    def key(self, source_id: str) -> tuple[str, str, int]:
+        return self._keys[source_id]
+
+    def crawl(self, on_crawled: Callable[[str], None], timeout: float | None = None) -> None:
+        """The one crawl child for every locked source; ``on_crawled(source_id)`` once per source."""
+        ids = self.locked
+        if not ids:
+            return
+        self.run_id = runs.new_run_id()
+        for sid in ids:  # what a stop signal marks interrupted, from now on
+            _ACTIVE[self._keys[sid]] = {"db": self.db, "run_ids": [self.run_id], "stage": "crawl"}
+
+        def done(sid: str, result: dict[str, Any] | BaseException) -> None:
+            with self._guard:  # held while telling: when crawl() returns, every source has been handed on
+                if sid not in self._locks or sid in self._results:
+                    return
+                if isinstance(result, dict):
+                    result = self._own(result, sid)
+                self._results[sid] = result
+                self._first_try.add(sid)
+                on_crawled(sid)
+
+        try:
+            final = crawl_subprocess(Path(self.opts.sources_file), self.db, ids, timeout=timeout, run_id=self.run_id,
+                                     concurrency=self.concurrency, on_source=done)
+        except CrawlProcessError as exc:  # the child died: every source it did not report failed with it
+            for sid in ids:
+                done(sid, exc)
+            return
+        for sid in ids:  # reported early or not, each source gets its part of the whole result once
+            done(sid, part_of(final, sid))
+
+    def _own(self, result: dict[str, Any], source_id: str) -> dict[str, Any]:
+        """``result`` as this source's part: the resumed captures are counted once for the batch."""
+        part = part_of(result, source_id) if len(result.get("sources", [])) != 1 else dict(result)
+        if self._resumed_given:
+            part["resumed"] = 0
+        self._resumed_given = True
+        return part
+
+    def result(self, source_id: str, crawl_alone: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The crawl stage of ``source_id``: the batch's result the first time (or the stage error it
+        means), ``crawl_alone()`` on a retry."""
+        with self._guard:
+            first = source_id in self._first_try
+            self._first_try.discard(source_id)
+            result = self._results.get(source_id)
+        if not first:
+            return crawl_alone()
+        if isinstance(result, BaseException):
+            raise result
+        assert result is not None
+        return judge(result, source_id)
+
+    @contextlib.contextmanager
+    def holding(self, source_id: str) -> Iterator[None]:
+        """The source's lock, taken when the batch was made; released when the source's pipeline ends."""
+        try:
+            yield
+        finally:
+            self.release(source_id)
+
+    def release(self, source_id: str) -> None:
+        with self._guard:
+            lock = self._locks.pop(source_id, None)
+        _BATCHES.pop((str(self.db), source_id), None)
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+    def close(self) -> None:
+        """Release every lock still held (sources whose pipeline never ran)."""
+        for sid in list(self._locks):
+            self.release(sid)
+
+
+_BATCHES: dict[tuple[str, str], Batch] = {}  # (warehouse, source) -> the batch of this process that crawled it
+
+
+def batch_of(db_path: Path | str, source_id: str) -> Batch | None:
+    """The batch of this process holding ``source_id``'s lock (Prefect's per-source subflows find it here)."""
+    return _BATCHES.get((str(Path(db_path)), source_id))
+
+
+def _raise_open_files_limit(needed: int) -> None:
+    """A batch holds one lock file per source: lift the soft limit on open files towards the hard one."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < needed:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (needed if hard == resource.RLIM_INFINITY else min(needed, hard), hard))
+
+
 def outcome(source_id: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``{"status": "ok", ...}`` from ``fn()``, or why that source failed, on one line."""
     try:
@@ -168,7 +319,7 @@ def failure(source_id: str, exc: BaseException) -> dict[str, Any]:
 
 def crawl_run_ids(sources: dict[str, dict[str, Any]]) -> list[str]:
     """The crawl run of every source that got as far as crawling — ok, failed or interrupted."""
-    return [s["crawl"]["run_id"] for s in sources.values() if (s.get("crawl") or {}).get("run_id")]
+    return list(dict.fromkeys(s["crawl"]["run_id"] for s in sources.values() if (s.get("crawl") or {}).get("run_id")))
 
 
 # Told of each source's outcome as soon as its pipeline ends (``wardwatch run`` prints a line per source);
@@ -208,7 +359,8 @@ def report_stage(db_path: Path, run_ids: list[str] | None = None) -> dict[str, A
 
 def finish(opts: RunOptions, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The report, the webhook note and the run's status, after every source ran."""
-    run_ids = [s["crawl"]["run_id"] for s in sources.values() if s["status"] == "ok" and s["crawl"].get("run_id")]
+    run_ids = list(dict.fromkeys(s["crawl"]["run_id"] for s in sources.values()  # a batch: one run, many sources
+                                 if s["status"] == "ok" and s["crawl"].get("run_id")))
     try:  # a source failing run after run is a flag of its own, also when no source reached the diff stage
         evaluate_source_flags(Path(opts.db_path))
     except Exception as exc:  # the report and the notice matter more than this flag
@@ -258,9 +410,12 @@ def prepare(opts: RunOptions) -> None:
 
 
 def run(opts: RunOptions, step: Step = direct) -> dict[str, Any]:
-    """Every source of ``opts`` (up to ``max_parallel`` at a time), then :func:`finish`."""
+    """Every source of ``opts``, then :func:`finish`: in one batch crawl (``crawl_concurrency`` N), or each
+    source's crawl in its own process, up to ``max_parallel`` at a time (``crawl_concurrency`` None)."""
     prepare(opts)
     ids = list(dict.fromkeys(opts.source_ids))
+    if opts.crawl_concurrency is not None:
+        return _run_batch(opts, ids, step)
     pool = ThreadPoolExecutor(max_workers=max(1, min(opts.max_parallel, len(ids) or 1)))
     try:
         outcomes = list(pool.map(lambda sid: source_done(sid, outcome(sid, lambda: run_source(opts, sid, step))), ids))
@@ -271,6 +426,32 @@ def run(opts: RunOptions, step: Step = direct) -> dict[str, Any]:
         pool.shutdown(wait=interrupt.requested() is None, cancel_futures=True)
     interrupt.check()
     return finish(opts, dict(zip(ids, outcomes)))
+
+
+def _run_batch(opts: RunOptions, ids: list[str], step: Step) -> dict[str, Any]:
+    """One crawl child for every source whose lock is free; each source's extract and diff start as soon
+    as its own crawl has ended (``max_parallel`` at a time). A source another run holds waits for it and
+    crawls alone, as before."""
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.max_parallel))
+    futures: dict[str, Future[dict[str, Any]]] = {}
+    batch = Batch(opts, ids)
+
+    def pipeline(sid: str, of: Batch | None) -> dict[str, Any]:
+        return source_done(sid, outcome(sid, lambda: run_source(opts, sid, step, batch=of)))
+
+    try:
+        for sid in batch.busy:
+            futures[sid] = pool.submit(pipeline, sid, None)
+        batch.crawl(lambda sid: futures.__setitem__(sid, pool.submit(pipeline, sid, batch)))
+        outcomes = {sid: futures[sid].result() for sid in ids}
+    except KeyboardInterrupt as exc:  # SIGINT/SIGTERM (wardwatch.stages.interrupt): stop within seconds
+        stopped(exc)
+        raise
+    finally:
+        pool.shutdown(wait=interrupt.requested() is None, cancel_futures=True)
+        batch.close()
+    interrupt.check()
+    return finish(opts, {sid: outcomes[sid] for sid in ids})
 
 
 def stopped(exc: BaseException) -> None:

@@ -11,7 +11,7 @@ from wardwatch.cli import build_parser
 from warehouse.db import Warehouse
 
 COMMANDS = {"crawl", "migrate", "run", "schedule", "demo", "extract", "reextract", "changes", "flags", "query", "export",
-            "diff", "import-dataset", "report", "review", "doctor", "sources", "migrate-warehouse", "programs"}
+            "diff", "import-dataset", "report", "review", "doctor", "sources", "migrate-warehouse", "programs", "worker"}
 
 
 def subcommands() -> list[str]:

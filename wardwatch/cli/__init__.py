@@ -27,10 +27,12 @@ from wardwatch.cli import (
     run,
     schedule,
     sources,
+    worker,
 )
 from wardwatch.cli.common import Failed, Usage
 
-GROUPS = (crawl, run, schedule, demo, extract, analyst, programs, datasets, report, doctor, sources, migrate_warehouse)
+GROUPS = (crawl, run, schedule, demo, extract, analyst, programs, datasets, report, doctor, sources, migrate_warehouse,
+          worker)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,12 +29,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sources(p)
     add_db(p)
     add_format(p)
+    add_concurrency(p)
+    add_shard(p)
     p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)  # chosen by a parent run (wardwatch run)
+    p.add_argument("--events", action="store_true", help=argparse.SUPPRESS)  # a line per finished source (runner)
     p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("migrate", help="create or upgrade the warehouse schema")
     add_db(p)
     p.set_defaults(func=cmd_migrate)
+
+
+def add_concurrency(p: argparse.ArgumentParser, extra: str = "") -> None:
+    from spiders.settings import DEFAULT_CONCURRENCY
+
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help=f"crawl up to N sources (hosts) at once in one crawl process (default {DEFAULT_CONCURRENCY}, "
+                        "sized for a laptop); each host still gets one request at a time, its delay_seconds apart"
+                        + extra)
+
+
+def add_shard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="only shard K of N of the registry's sources (a stable split by a CRC-32 of the source id: "
+                        "run 1/N … N/N on N machines to share the sources; 1/1 = all)")
+
+
+def check_concurrency(args: argparse.Namespace, default: int | None = None) -> int:
+    """``--concurrency`` (``default``, else DEFAULT_CONCURRENCY, when not given); Usage when below 1."""
+    from spiders.settings import DEFAULT_CONCURRENCY
+
+    if args.concurrency is None:
+        return default or DEFAULT_CONCURRENCY
+    if args.concurrency < 1:
+        raise Usage(f"--concurrency {args.concurrency}: must be at least 1")
+    return args.concurrency
+
+
+def sharded(args: argparse.Namespace, sources: list) -> list:
+    """``sources`` (already narrowed by ``--source``) less those outside ``--shard K/N``; a malformed shard
+    is bad usage (exit 2, one line)."""
+    from spiders.registry import parse_shard, select_shard
+
+    if getattr(args, "shard", None) is None:
+        return sources
+    try:
+        shard = parse_shard(args.shard)
+    except ValueError as exc:
+        raise Usage(str(exc)) from None
+    return select_shard(sources, shard)
+
+
+def say_empty_shard(args: argparse.Namespace) -> None:
+    """One line on stderr: this machine's shard holds no source (a small registry split many ways)."""
+    print(f"shard {args.shard} of {args.sources} has no sources; nothing to do", file=sys.stderr)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -48,12 +96,24 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         interrupt.die_with_parent()
     if args.run_id is not None and not RUN_ID.fullmatch(args.run_id):
         raise Usage(f"--run-id {args.run_id!r}: not a run id (like 20261122T182202Z-a9d185)")
-    sources = load_registry(args)
+    concurrency = check_concurrency(args)
+    sources = sharded(args, load_registry(args))
     db_path = file_db(args)
+    if not sources:
+        say_empty_shard(args)
+        return 0
     child = bool(os.environ.get(interrupt.PARENT_ENV))  # `wardwatch run` prints its own progress lines
     progress = ProgressDisplay(lines=None if child else (sys.stderr if args.format == "json" else sys.stdout))
     progress.starting([s.id for s in sources])
-    result = crawl(sources, db_path, progress=progress, run_id=args.run_id)
+    on_source = None
+    if args.events:  # for the parent run: each source's result as soon as it is done
+        from wardwatch.stages.crawl import event_line
+
+        def on_source(source_id: str, result: dict) -> None:
+            print(event_line(source_id, result), file=sys.stderr, flush=True)
+
+    result = crawl(sources, db_path, progress=progress, run_id=args.run_id, concurrency=concurrency,
+                   on_source=on_source)
     if args.format == "json":
         print_json(result.to_json())
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wardwatch.cli.common import Failed, add_db, add_format, add_sources, file_db, load_registry, print_json
+from wardwatch.cli.crawl import add_concurrency, add_shard, check_concurrency, say_empty_shard, sharded
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_sources(p)
     add_db(p)
     add_format(p)
+    add_concurrency(p, extra="; with --per-source-process: N sources at a time, each crawled in its own process "
+                             "(default 4)")
+    p.add_argument("--per-source-process", action="store_true",
+                   help="crawl each source in its own crawl process, --concurrency of them at a time (default 4: the "
+                        "behaviour before one process served many hosts)")
+    add_shard(p)
     p.add_argument("--no-prefect", action="store_true", help="run the same stages in this process, without Prefect")
     p.add_argument("--webhook", metavar="URL", default=None,
                    help="POST the run's notice as JSON when it has fact changes, new flags or failed sources "
@@ -36,11 +43,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--verbose", "-v", action="store_true",
                    help="also show Prefect's own log lines on stderr (default: only wardwatch's progress and summary; "
                         "$PREFECT_LOGGING_LEVEL or $PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL, when set, decide)")
+    p.add_argument("--work-pool", metavar="NAME", default=None,
+                   help="one flow run per source on this Prefect work pool, run by `wardwatch worker --pool NAME` on "
+                        "any machine; needs a DuckLake --warehouse and PREFECT_API_URL (docs/scale.md)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --work-pool: stop waiting after this long and cancel what has not finished (default 6 h)")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     db_path, sources = file_db(args), load_registry(args)
+    from wardwatch.runner import MAX_PARALLEL
+
+    concurrency = check_concurrency(args, MAX_PARALLEL if args.per_source_process else None)
+    sources = sharded(args, sources)
+    if not sources:
+        say_empty_shard(args)
+        return 0
+    mode = ({"max_parallel": concurrency, "crawl_concurrency": None} if args.per_source_process
+            else {"crawl_concurrency": concurrency})
+    if args.work_pool:  # distributed: checked before anything starts (wardwatch/cli/worker.py)
+        from wardwatch.cli.worker import check_pool_run, run_on_pool
+
+        check_pool_run(args, db_path)
     if args.webhook:
         os.environ["WARDWATCH_WEBHOOK_URL"] = args.webhook  # inherited by Prefect's runs; never a flow parameter
     if args.notify:  # likewise: secrets in notification URLs never become flow parameters
@@ -53,15 +78,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet_prefect_console(args.verbose)
     ids = list(dict.fromkeys(s.id for s in sources))
     _say(say, f"starting {len(ids)} source(s): " + ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-         + " … (crawl, extract, diff; a line per source as it finishes"
+         + " … (crawl, extract, diff; "
+         + (f"{concurrency} source(s) at a time, each crawled in its own process; " if args.per_source_process
+            else f"one crawl process, up to {concurrency} host(s) at once; ")
+         + "a line per source as it finishes"
          + ("" if args.no_prefect or os.environ.get("PREFECT_API_URL") else "; a local Prefect server starts first")
          + ")")
     try:
         with runner.progress(progress_printer(say, len(ids))):
             if args.no_prefect:
-                summary = run_direct(args.sources, db_path, sources)
+                summary = run_direct(args.sources, db_path, sources, **mode)
+            elif args.work_pool:
+                summary = run_on_pool(args, db_path, sources)
             else:
-                summary = run_with_prefect(db_path, args.sources, sources)
+                summary = run_with_prefect(db_path, args.sources, sources, **mode)
     except Interrupted as exc:  # the run stopped part way: say so on stdout too (the reason goes to stderr)
         if args.format == "json":
             print(json.dumps({"status": "interrupted", "signal": exc.signame,
@@ -132,17 +162,23 @@ def progress_printer(stream: Any, total: int) -> Any:
     return printed
 
 
-def run_direct(sources_file: Path, db_path: Path, sources: list[Any]) -> dict[str, Any]:
-    from wardwatch.runner import RunOptions, run
+def run_direct(sources_file: Path, db_path: Path, sources: list[Any], *, max_parallel: int | None = None,
+               crawl_concurrency: int | None = None) -> dict[str, Any]:
+    """The runner in this process. ``crawl_concurrency`` N: one crawl process for every source, N hosts at
+    once; None: each source's crawl its own process, ``max_parallel`` (default 4) at a time."""
+    from wardwatch.runner import MAX_PARALLEL, RunOptions, run
 
     def waiting(source_id: str, path: Path) -> None:
         print(f"waiting for another run of {source_id} to finish ({path})", file=sys.stderr)
 
-    return run(RunOptions(Path(sources_file).resolve(), Path(db_path).resolve(), [s.id for s in sources], on_wait=waiting))
+    return run(RunOptions(Path(sources_file).resolve(), Path(db_path).resolve(), [s.id for s in sources], on_wait=waiting,
+                          max_parallel=max_parallel or MAX_PARALLEL, crawl_concurrency=crawl_concurrency))
 
 
-def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any]) -> dict[str, Any]:
-    """The pipeline flow's summary (also when some sources failed).
+def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any], *, max_parallel: int | None = None,
+                     crawl_concurrency: int | None = None) -> dict[str, Any]:
+    """The pipeline flow's summary (also when some sources failed); ``max_parallel`` and ``crawl_concurrency``
+    as for :func:`run_direct` (the batch crawl is one task of the flow).
 
     Without PREFECT_API_URL (and no `wardwatch schedule` server for this data directory) the flow runs
     against a temporary API-only server this process starts (``prefect_server.LocalServer``: a start-up
@@ -169,7 +205,8 @@ def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any]) -> d
         set_env.append("PREFECT_API_URL")
     forget = interrupt.on_exit(server.stop) if server is not None else (lambda: None)
     try:
-        summary = _run_pipeline(db_path, sources_file, sources)
+        summary = _run_pipeline(db_path, sources_file, sources, max_parallel=max_parallel,
+                                crawl_concurrency=crawl_concurrency)
         if server is not None:  # no UI, and stopped when this returns: no links to it
             summary.setdefault("flow_run", {})["temporary_server"] = True
         return summary
@@ -187,7 +224,8 @@ def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any]) -> d
 TEMPORARY_SERVER_ENV = "WARDWATCH_PREFECT_TEMPORARY"  # = flows.links.TEMPORARY_SERVER_ENV (no UI links)
 
 
-def _run_pipeline(db_path: Path, sources_file: Path, sources: list[Any]) -> dict[str, Any]:
+def _run_pipeline(db_path: Path, sources_file: Path, sources: list[Any], *, max_parallel: int | None = None,
+                  crawl_concurrency: int | None = None) -> dict[str, Any]:
     from flows.pipeline import PipelineFailed, pipeline
     from wardwatch import runner
     from wardwatch.stages import interrupt
@@ -197,8 +235,10 @@ def _run_pipeline(db_path: Path, sources_file: Path, sources: list[Any]) -> dict
         _one_line_console_errors()
     source_ids = list(dict.fromkeys(s.id for s in sources))
     try:
+        extra: dict[str, Any] = {"max_parallel": max_parallel} if max_parallel else {}
         return _run_async(pipeline(sources_file=str(Path(sources_file).resolve()),
-                                   db_path=str(Path(db_path).resolve()), source_ids=source_ids))
+                                   db_path=str(Path(db_path).resolve()), source_ids=source_ids,
+                                   crawl_concurrency=crawl_concurrency, **extra))
     except BaseException as exc:
         signum = interrupt.requested()
         if signum is not None:  # SIGINT/SIGTERM, whatever Prefect made of it
@@ -276,7 +316,8 @@ def crawl_result(summary: dict[str, Any], db_path: Path) -> Any:
         rows += own or [{"source_id": sid, "status": "failed" if s["status"] == "ok" else s["status"],
                          "reason": s.get("reason") or "nothing was fetched", "fetched": 0, "new_versions": 0,
                          "unchanged": 0, "not_modified": 0, "errors": 0, "error_kinds": {}}]
-    run_ids = run_ids or list(summary.get("run_ids") or [])
+    run_ids = list(dict.fromkeys(run_ids)) or list(summary.get("run_ids") or [])  # a batch: one run, many sources
+    logs = list(dict.fromkeys(logs))
     run_id = (run_ids[0] + (f" (+{len(run_ids) - 1} more)" if len(run_ids) > 1 else "")) if run_ids else "-"
     log_file = logs[0] if len(logs) == 1 else (str(Path(db_path).parent / "logs") + "/" if logs else None)
     return CrawlResult(run_id=run_id, status=summary["status"], sources=rows, resumed=resumed, log_file=log_file)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from wardwatch.cli.common import Failed, Usage, add_format, load_registry
+from wardwatch.cli.crawl import add_shard, sharded
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = inner.add_parser("list", help="the registry's sources")
     _sources_file(ls)
     add_format(ls)
+    add_shard(ls)
     ls.set_defaults(func=cmd_list)
 
     check = inner.add_parser("check", help="DNS, robots.txt, first page and followed links of sources (no warehouse)")
@@ -62,7 +64,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from extractors.termsafe import terminal_safe
 
     args.source_ids = None
-    sources = load_registry(args)
+    sources = sharded(args, load_registry(args))
     if args.format == "json":
         print(json.dumps([{**s.to_row(), "follow": list(s.follow), "max_depth": s.max_depth} for s in sources],
                          ensure_ascii=False, indent=2))

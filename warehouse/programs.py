@@ -15,12 +15,32 @@ from warehouse.db import Warehouse, connect, snapshot, transaction
 
 
 def sync_catalog(db: Warehouse | Path, rows: list[tuple]) -> int:
-    """Replace ``program_catalog`` with ``rows`` (program_id, name, scope, prefecture, agency, aliases, urls)."""
+    """Make ``program_catalog`` hold ``rows`` (program_id, name, scope, prefecture, agency, aliases, urls);
+    returns how many rows were written (0 when it already held them)."""
+    want = sorted(tuple(list(v) if isinstance(v, (list, tuple)) else v for v in r) for r in rows)
+    with connect(db, read_only=True) as con:
+        have = sorted(tuple(r) for r in con.execute(
+            "SELECT program_id, name, scope, prefecture, agency, aliases, urls FROM program_catalog").fetchall())
+    if have == want:
+        return 0
     with transaction(db) as con:
         con.execute("DELETE FROM program_catalog")
         if rows:
-            con.executemany("INSERT INTO program_catalog VALUES (?, ?, ?, ?, ?, ?, ?, now())", [list(r) for r in rows])
+            con.execute("INSERT INTO program_catalog SELECT *, now() FROM (SELECT unnest(?, recursive := true))",
+                        [[dict(zip(_CATALOG_COLUMNS, r)) for r in want]])
     return len(rows)
+
+
+_CATALOG_COLUMNS = ("program_id", "name", "scope", "prefecture", "agency", "aliases", "urls")
+
+
+def extraction_state(db: Warehouse | Path) -> tuple:
+    """A cheap fingerprint of what the aliases are learnt from: extractions and datasets stored so far."""
+    with connect(db, read_only=True) as con:
+        return tuple(con.execute(
+            "SELECT (SELECT count(*) FROM extractions), (SELECT max(extracted_at) FROM extractions), "
+            "(SELECT count(*) FROM datasets), (SELECT max(imported_at) FROM datasets), "
+            "(SELECT count(*) FROM program_catalog)").fetchone())
 
 
 def official_municipal_programs(db: Warehouse | Path) -> list[tuple[str, str, str]]:

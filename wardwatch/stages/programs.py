@@ -101,6 +101,17 @@ def sync_catalog(db: Warehouse | Path) -> int:
     return store.sync_catalog(Warehouse.of(db), rows)
 
 
+_LAST_REFRESH: dict[str, tuple] = {}  # warehouse -> the extraction state its aliases were last learnt from
+
+
 def refresh_programs(db: Warehouse | Path) -> dict[str, int]:
-    """After an extraction: the catalog copy and the learnt aliases up to date (cheap; idempotent)."""
-    return {"catalog": sync_catalog(db), **learn_aliases(db)}
+    """After an extraction: the catalog copy and the learnt aliases up to date (idempotent). Skipped when
+    this process already refreshed the warehouse and no extraction or dataset has been stored since: a
+    run extracts source after source, most of them with nothing new."""
+    wh = Warehouse.of(db)
+    state = store.extraction_state(wh)
+    if _LAST_REFRESH.get(str(wh)) == state:
+        return {"catalog": 0, "learnt": 0, "skipped": 1}
+    result = {"catalog": sync_catalog(wh), **learn_aliases(wh)}
+    _LAST_REFRESH[str(wh)] = state
+    return result

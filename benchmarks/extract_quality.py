@@ -7,10 +7,11 @@
 
 Splits: "existing" is the first gold (seeds, demo pages, one newsletter article); "dev", "opened"
 and "heldout" are the real 音威子府村 pages and newsletters of issue 11; "dev2" and "heldout2" the
-second round (five other governments' real pages, ten newsletters never used before); see
-tests/support/gold.py for the split rules. Tune on dev/dev2, never on the sealed splits ("heldout",
-"heldout2"): for those only the per-kind table is printed, never a document's mismatches (not even
-with -v). The exit code is 1 when the EXISTING gold is below its targets (the new splits have no
+second round (five other governments' real pages, ten newsletters never used before); "dev3" and
+"heldout3" the third (articles of the dev-side newsletters no earlier gold covers); see
+tests/support/gold.py for the split rules. Tune on dev/dev2/dev3, never on the sealed splits ("heldout",
+"heldout2") nor on "heldout3": for those only the per-kind table is printed, never a document's
+mismatches (not even with -v). The exit code is 1 when the EXISTING gold is below its targets (the new splits have no
 floors yet); the cases and the scoring are in ``tests/support/gold.py`` (shared with the gold tests).
 """
 
@@ -20,7 +21,7 @@ import argparse
 import sys
 
 from tests.support.gold import (
-    SEALED_SPLITS,
+    MEASURE_ONLY_SPLITS,
     SPLITS,
     TRAPS,
     Case,
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             if not split_cases:
                 print(f"== {title} · {name}: no inputs on this machine")
                 continue
-            sealed = name in SEALED_SPLITS
+            sealed = name in MEASURE_ONLY_SPLITS
             print(f"== {title} · {name} ({len(split_cases)} cases, {sum(len(c.gold) for c in split_cases)} gold facts)"
                   + (" — sealed: per-kind figures only" if sealed else ""))
             totals[name] = _run(split_cases, sudachi, args.verbose, sealed=sealed)

@@ -27,6 +27,10 @@ The line rules (:mod:`extractors.rules_contacts`) see one line; these decisions 
 * **Periods broken across two lines** (a PDF line break: 「受付期間：令和7年4月1日（火）～」 /
   「令和7年6月30日（月）」) are one period fact whose span covers the line break: a date that ends its
   line with a range marker (~, から) and a date that starts the next line are read as one line.
+* **Days on the line above a window.** A window that starts its line and has no day words takes the
+  day words that end the line above (「診療時間・金曜日」 / 「11：30 ~ 12：30 14：00 ~ 17：00」, a PDF line break:
+  "Fr 11:30-12:30,14:00-17:00"; the span runs from the days), unless those words are another fact's or
+  name closed days (休診日：…).
 * **Weekdays of office hours.** A window with no day words gets "Mo-Fr " when its line says
   平日, 開庁(日/時間), 土日祝日を除く / 土・日・祝日除く or 土日(祝日)は休み, or an adjacent line does and
   its own line names no other days (words inside another office_hours fact are that fact's days;
@@ -46,6 +50,8 @@ The line rules (:mod:`extractors.rules_contacts`) see one line; these decisions 
 * **A venue is not a contact unit.** A 室/センター/事務所 name right after 場所/会場/ところ (「場所：音威子府村保健福祉
   センター」, 「検診会場 保健福祉センター」) is where something happens: dropped, even when the same unit is a
   contact elsewhere, unless a phone/fax/email follows it on its line.
+* **A table column of contact units**: a unit in a cell of a column headed 受付窓口/提出先/問い合わせ先/担当
+  (「届出が必要な時 | 受付窓口 | 必要なもの」 / 「… | 役場住民課旭川年金事務所 | …」) is in a contact context.
 * **A field label naming the responsible unit** (管理支所, 所管課, 管轄事務所 as a table header or a
   definition term, 「管理支所」 / 「城南島出張所」) is a contact context for the unit under it.
 * **An address broken across two lines** (「〒156-0056 東京都世田谷区」 / 「八幡山二丁目9番地11号」): a line that
@@ -69,7 +75,7 @@ from extractors.model import Document, Fact
 from extractors.normalize import normalize
 from extractors.rules_dates import DateContext, find_dates
 from extractors.rules_departments import WEAK_SUFFIXES
-from extractors.rules_hours import find_office_hours
+from extractors.rules_hours import find_office_hours, trailing_days
 from extractors.tokenizer import tokenize
 
 _GENERIC_KIND_ENDINGS = ("署", "所", "委員会")
@@ -113,7 +119,7 @@ def resolve_contacts(facts: list[Fact], doc: Document, switchboard: str | None =
     lines = _LineIndex(doc.text)
     facts = _resolve_phones(facts, lines, switchboard, doc)
     facts = _resolve_hours(facts, lines)
-    return _resolve_departments(facts, lines)
+    return _resolve_departments(facts, lines, _Tables(doc))
 
 
 class _LineIndex:
@@ -232,6 +238,7 @@ def _resolve_phones(facts: list[Fact], lines: _LineIndex, switchboard: str | Non
 _COLUMN_PHONE_RE = re.compile(r"電話|TEL|Tel|☎|連絡先")
 _COLUMN_FAX_RE = re.compile(r"FAX|Fax|ファクス|ファックス")
 _CELL = " | "  # how the text layer joins the cells of a table row
+_COLUMN_CONTACT_RE = re.compile(r"窓口|提出先|申請先|届出先|申込先|相談先|問い?合わ?せ|問合せ|連絡先|担当")
 
 
 class _Tables:
@@ -245,7 +252,24 @@ class _Tables:
     def column_label(self, pos: int) -> str | None:
         """"phone"/"fax" when ``pos`` lies in a table row cell whose column header names a phone
         (電話番号, TEL, 連絡先) or a fax number; else None."""
+        header = self.header(pos)
+        if header is None or any(c.isdigit() for c in header):
+            return None
+        if _COLUMN_FAX_RE.search(header) and not _COLUMN_PHONE_RE.search(header):
+            return "fax"
+        return "phone" if _COLUMN_PHONE_RE.search(header) else None
+
+    def names_contacts(self, pos: int) -> bool:
+        """``pos`` lies in a cell of a column headed 受付窓口/提出先/問い合わせ先/担当 …: the units it lists
+        are where one goes or asks (「届出が必要な時 | 受付窓口 | …」 / 「… | 役場住民課旭川年金事務所 | …」)."""
+        header = self.header(pos)
+        return header is not None and bool(_COLUMN_CONTACT_RE.search(header))
+
+    def header(self, pos: int) -> str | None:
+        """The header cell of the column of the table cell at ``pos`` (None outside a table's body)."""
         blocks = self.doc.blocks
+        if not blocks:
+            return None
         if self.starts is None:
             self.starts = [b.start for b in blocks]
         i = bisect.bisect_right(self.starts, pos) - 1
@@ -257,11 +281,9 @@ class _Tables:
         if h == i:
             return None  # the header row itself
         header = blocks[h].text.split(_CELL)
-        if len(header) != row.text.count(_CELL) + 1 or any(c.isdigit() for c in header[column]):
+        if len(header) != row.text.count(_CELL) + 1:
             return None
-        if _COLUMN_FAX_RE.search(header[column]) and not _COLUMN_PHONE_RE.search(header[column]):
-            return "fax"
-        return "phone" if _COLUMN_PHONE_RE.search(header[column]) else None
+        return header[column]
 
     def _first_row(self, i: int) -> int:
         blocks = self.doc.blocks
@@ -368,12 +390,33 @@ def _resolve_hours(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
         if _DAY_PREFIX_RE.match(f.value):
             continue
         n = lines.number(f.start)
+        above = _days_above(facts, lines, f, n)
+        if above is not None:
+            updated[id(f)] = above
+            continue
         # a word inside another window's span is that window's days; a line naming other days has its own
         if has(context, _WEEKDAY_CONTEXT_RE, n) or (
                 not has(day_words, _DAY_WORDS_RE, n)
                 and (has(context, _WEEKDAY_CONTEXT_RE, n - 1) or has(context, _WEEKDAY_CONTEXT_RE, n + 1))):
             updated[id(f)] = replace(f, value=f"Mo-Fr {f.value}")
     return [updated.get(id(f), f) for f in facts] if updated else facts
+
+
+def _days_above(facts: list[Fact], lines: _LineIndex, f: Fact, n: int) -> Fact | None:
+    """``f`` with the days that end the line above it, when ``f`` starts its line (「診療時間・金曜日」 /
+    「11：30 ~ 12：30 14：00 ~ 17：00」: "Fr 11:30-12:30,14:00-17:00" over both lines); None otherwise."""
+    a, _ = lines.span(n)
+    if n == 0 or lines.text[a:f.start].strip():
+        return None
+    pa, pb = lines.span(n - 1)
+    found = trailing_days(lines.text[pa:pb])
+    if found is None:
+        return None
+    days, s = found
+    start = pa + s
+    if any(g.start < pb and start < g.end for g in facts if g is not f):
+        return None  # the words are another fact's (a date's weekday, another window's days)
+    return replace(f, value=f"{days} {f.value}", text=lines.text[start:f.end], start=start)
 
 
 class _Spans:
@@ -489,7 +532,7 @@ def _core(value: str) -> str:
     return rest if _is_weak(rest) and len(rest) > 3 else value
 
 
-def _resolve_departments(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
+def _resolve_departments(facts: list[Fact], lines: _LineIndex, tables: _Tables | None = None) -> list[Fact]:
     depts = [f for f in facts if f.kind == "department"]
     if not depts:
         return facts
@@ -503,7 +546,8 @@ def _resolve_departments(facts: list[Fact], lines: _LineIndex) -> list[Fact]:
         elif not _is_weak(f.value):
             confirmed.update(_segments(f.value))
         elif (_in_contact(f, lines, contacts) or _listed_with_institutions(f, lines)
-              or _followed_by_person(lines.text[f.end:f.end + 6])):
+              or _followed_by_person(lines.text[f.end:f.end + 6])
+              or (tables is not None and tables.names_contacts(f.start))):
             confirmed.add(_core(f.value))
         else:
             undecided.append(f)

@@ -80,13 +80,25 @@ _ADDRESS_WORDS = frozenset({"郡", "字", "大字", "小字"})
 # regex-only baseline (sudachi=False): a run of kanji/katakana ending in 都道府県区市町村 + block number
 _ADDRESS_RE_BASELINE = re.compile(r"[一-龥ぁ-んァ-ヴー々ヶケ]*?[都道府県区市町村郡][一-龥ァ-ヴー々ヶケ]*$")
 
+# the rest of a URL that a PDF text layer broke with spaces after a path separator: 「…/details/ post_ 15.html」
+# (pieces of URL characters, the last one ending in a file name extension)
+_URL_REST_RE = re.compile(r"(?:\s[A-Za-z0-9\-._~/%]+?){1,3}?\.(?:html?|php|pdf|aspx?|jsp|cgi)(?![A-Za-z0-9])")
+
+
 def find_links(lv: LineView) -> list[Candidate]:
-    """url (as written, trailing punctuation dropped) and email (lower case)."""
+    """url (as written, trailing punctuation dropped) and email (lower case). A URL broken by spaces right
+    after a path separator (/, _, -) that continues with pieces ending in a file name (.html, .pdf ...) is
+    one URL without the spaces."""
     text = lv.norm.text
     out = []
     for m in _URL_RE.finditer(text):
         url = m.group().rstrip(".,;:!?)]'")
-        a, b = lv.norm_to_line(m.start(), m.start() + len(url))
+        end = m.start() + len(url)
+        if url.endswith(("/", "_", "-")) and end == m.end():
+            rest = _URL_REST_RE.match(text, end)
+            if rest:
+                url, end = url + "".join(rest.group().split()), rest.end()
+        a, b = lv.norm_to_line(m.start(), end)
         out.append(Candidate("url", url, a, b, P_LINK))
     for m in _EMAIL_RE.finditer(text):
         email = m.group().rstrip(".-")

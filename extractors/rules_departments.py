@@ -21,7 +21,8 @@
   住民課経済課: two 課) is two departments. Words coordinated by ・ before a unit, with no unit of their
   own, belong to its name (高齢者・障害者相談センター; 税務課・住民課 stays two). A unit followed by a space
   and a facility's own name (「山村・都市交流センター 木遊館」: …館/温泉/ホール …) is that facility, not a
-  department. A municipal office written before a unit with a space (「村役場 住民課住民生活室」, 役場/役所/庁)
+  department; nor is a 室/センター/事務所 coordinated with another place as the object of a work item
+  (保健福祉センター及び村立診療所の清掃委託: a bid table's building). A municipal office written before a unit with a space (「村役場 住民課住民生活室」, 役場/役所/庁)
   is part of it, as it is when glued (役場住民課). Offices attached to a ministry post are one department each, brackets included
   (内閣府政策統括官（防災担当）付参事官（防災計画担当）付). Whether a 室/センター/事務所 name with no 課/係/委員会
   in it is a unit or a room/facility/venue is decided by the document pass (contact context).
@@ -52,7 +53,16 @@ _NOT_DEPARTMENTS = (
 _ANAPHORIC_PREFIXES = frozenset({"本", "当", "同", "両", "貴", "該"})
 _GENERIC_UNITS = frozenset({"所管課", "担当課", "主管課", "関係課", "担当係", "当センター", "同センター", "本センター",
                             "部署", "各部署", "関係部署", "担当部署", "所管部署", "担当窓口課", "支所",
-                            "管理支所", "管轄支所", "管理事務所", "所管事務所", "管轄事務所"})  # role names
+                            "管理支所", "管轄支所", "管理事務所", "所管事務所", "管轄事務所",
+                            "届出受理事務所", "受理事務所"})  # role names
+# kinds of (national, prefectural) offices that need a place in their name: 旭川年金事務所 is a unit,
+# 年金事務所 alone (「窓口又は年金事務所へご相談ください」, 「最寄りの保健所に提出」) names none, unless a
+# contact line names it so (「問 警察署 ☎ 2-0110」: the area's own station)
+_INSTITUTION_KINDS = frozenset({
+    "年金事務所", "税務署", "警察署", "保健所", "消防署", "児童相談所", "労働基準監督署", "公共職業安定所",
+    "法務局", "地方法務局", "道税事務所", "県税事務所", "都税事務所", "府税事務所", "年金事務センター",
+    "総合振興局", "振興局", "財務事務所", "財務局", "運輸支局", "森林管理署", "駐在所", "交番", "福祉事務所",
+})
 _SUB_SUFFIXES = ("担当", "グループ", "チーム")  # units only after another: 課税担当, 総務企画グループ
 _ASK_WORDS = frozenset({"問", "問い合わせ", "お問い合わせ", "問合せ"})
 _LEAD_WORDS = frozenset({"問", "問い", "問合せ", "問い合わせ", "お問い合わせ", "担当", "窓口", "宛先", "所属"})
@@ -80,11 +90,15 @@ def find_departments(lv: LineView) -> list[Candidate]:
             a, b = lv.norm_to_line(s, m.end())
             value = re.sub(r"\s+", "", text[s:m.end()]).translate(_WIDE_BRACKETS)
             attached.append(Candidate("department", value, a, b, P_DEPARTMENT - 1))
-    if not _DEPT_TRIGGER.search(text):
-        return attached
+    if not _DEPT_TRIGGER.search(text) and not ("問" in text and ("局" in text or "部" in text)):
+        return attached  # (問 北海道…推進局: a contact line may name a 部/局)
     spans = _department_spans_sudachi(lv.tokens) if lv.sudachi else _department_spans_regex(text)
     out = attached
-    for s, e in _merge_sub_units(spans, text):
+    for s, e, kind in _merge_sub_units(spans, text):
+        if (kind == "head" or text[s:e] in _INSTITUTION_KINDS) and not _names_the_contact(text, s, e):
+            continue  # 環境部, 年金事務所 alone in a sentence name no unit (「問 警察署 ☎ …」 does)
+        if text[s:e].endswith(WEAK_SUFFIXES) and _WORKED_ON_RE.match(text, e):
+            continue  # 保健福祉センター及び村立診療所の清掃委託: the building a contract works on
         if text[s:e].startswith("各") or text[max(0, s - 1):s] == "各":
             continue  # 各総合福祉事務所(の相談係): every office of a kind, not one department
         a, b = lv.norm_to_line(s, e)
@@ -278,7 +292,8 @@ def _merge_sub_units(spans: list[tuple[int, int, str]], text: str) -> list[tuple
 
     "北区生活福祉課 生活支援係", "住民課 住民生活室 生活環境係", "教育委員会 生涯学習係",
     "住民課保健福祉室 保健福祉センター", "総合福祉事務所の相談係", "環境部 環境衛生課 総務企画グループ"
-    are one department each; "経済課 総務課" are two; "環境部" alone is none.
+    are one department each; "経済課 総務課" are two; "環境部" alone is none (kept as "head": a
+    contact line may name it, see :func:`_names_the_contact`).
     """
     merged: list[tuple[int, int, str]] = []
     for s, e, kind in spans:
@@ -296,7 +311,25 @@ def _merge_sub_units(spans: list[tuple[int, int, str]], text: str) -> list[tuple
                 merged[-1] = (ps, e, "dept")
                 continue
         merged.append((s, e, kind))
-    return [(s, e) for s, e, kind in merged if kind == "dept"]
+    return [(s, e, kind) for s, e, kind in merged if kind in ("dept", "head")]
+
+
+# a facility coordinated with another one as the object of a work item (a bid table's 概要 cell):
+# 保健福祉センター及び周辺清掃委託, …センター及び村立診療所の清掃委託
+_WORKED_ON_RE = re.compile(r"\s*(?:及び|および|並びに|・)[一-龥ァ-ヴー々]{0,16}?の?"
+                           r"(?:清掃|警備|管理|点検|改修|工事|委託|整備|修繕|保守|設置|賃貸借)")
+
+
+# the whole of a contact line: 問 (㉄) before the name, then the line's end or its number
+_ASKED_RE = re.compile(r"(?:^|[\s◇・|])問\s*[:|]?\s*$")
+_THEN_NUMBER_RE = re.compile(r"\s*(?:$|☎|TEL|Tel|電話|[0-9(])")
+
+
+def _names_the_contact(text: str, s: int, e: int) -> bool:
+    """A 部/局 chain that a contact line names (「㉄北海道環境生活部アイヌ政策推進局」, then its ☎ or the line's
+    end): the office to ask is a department even without a 課 under it."""
+    return bool(_ASKED_RE.search(text[max(0, s - 6):s]) if s > 6 else _ASKED_RE.search(text[:s])) and bool(
+        _THEN_NUMBER_RE.match(text, e))
 
 
 def _department_spans_regex(text: str) -> list[tuple[int, int, str]]:

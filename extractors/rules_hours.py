@@ -38,7 +38,7 @@ _DAY_ITEM_RE = re.compile(
 _SEL_CHARS = set("月火水木金土日祝曜平第毎週0123456789一二三四五・、,~〜ー-‐からと及びおよ ")
 _LEAD_GAP = " :、,はの(|"  # between days and times: 月曜から金曜:, 土曜日 9:00, 月曜日から木曜日の, 平日 | 9:00
 _GROUP_GAP_RE = re.compile(r"\s*(?:[、,・/]|及び|および|と)?\s*")
-_CLOSED_AFTER_RE = re.compile(r"\s*(?:は|の間は?)\s*[^\s、。,()]{0,12}?(?:運休|休止|休館|休業|休診|閉鎖|停止|中止|休み)"
+_CLOSED_AFTER_RE = re.compile(r"\s*(?:は|の間は?)\s*[^\s、。,()]{0,12}?(?:運休|休止|休館|休業|休診|休憩|閉鎖|停止|中止|休み)"
                               r"|\s*を?除[くき]")  # 9:00~17:00(12:00~13:00を除く): the break, not a window
 # a bracket saying which days are left out, between the days and the times: 月曜日~金曜日(祝日を除く)午前8時30分~
 _EXCEPT_BRACKET_RE = re.compile(r"\([^()]{1,16}?(?:を除く|除く|を除き|除き)\)\s*$")
@@ -147,8 +147,28 @@ def _leading_days(text: str, start: int, floor: int) -> tuple[str, int] | None:
             continue
         if s > 0 and text[s - 1] == "(" and s > 1 and text[s - 2] in "日0123456789":
             return None  # 9月18日(土) 14:00~: the weekday of a date, not opening days
+        if end - s == 1 and s > 0 and ("\u4e00" <= text[s - 1] <= "\u9fff" or text[s - 1] == "々"):
+            return None  # 開庁日の8時30分から: the 日 of a word (開庁日, 休日), not Sunday
         return days, s
     return None
+
+
+# words that make the days before a window the days it is closed: 休診日:第2・第4土曜日, 土日祝日を除く
+_CLOSED_DAYS_RE = re.compile("休|除|以外|閉")
+_DAYS_AFTER = "・:|、 ◇◆●○■□"  # what may stand before day words that end a line (診療時間・金曜日)
+
+
+def trailing_days(line: str) -> tuple[str, int] | None:
+    """Day words that end ``line`` and so head the window the next line starts with (「診療時間・金曜日」 /
+    「11:30~12:30 14:00~17:00」, a PDF line break): (days, their start); None when the line does not end
+    with day words after a separator, or names days it is closed (休診日:第2・第4土曜日)."""
+    lead = _leading_days(line, len(line), 0)
+    if lead is None:
+        return None
+    days, s = lead
+    if (s > 0 and line[s - 1] not in _DAYS_AFTER) or _CLOSED_DAYS_RE.search(line, 0, s):
+        return None
+    return days, s
 
 
 def find_office_hours(lv: LineView) -> list[Candidate]:

@@ -48,13 +48,14 @@ _NOT_A_LENGTH = re.compile(r"\s*(?:に\s*[0-9]+\s*(?:回|度)|ごと|毎|おき|
 _CONTEXT_AFTER = re.compile(
     r"\s*(?:前|後|程度|ほど|くらい|ぐらい|を?経過|が経過|周期|分|タイプ|契約|更新|保証|据置|据え置き|"
     r"[をが]?超え|を?超過|に満たな|に達|有効|かか[りるっ]|を要|"
-    r"コース|プラン|"
+    r"コース|プラン|前納|納付|一括払|"
     r"(?:以上)?(?:居住|在住|勤務|在職|在籍|継続|連続)|"
     r"の(?:貸付|貸与|期間|任期|契約|猶予|据置|返済|延長|研修|在籍|勤務|居住|雇用|保存|保管|継続|実務|経験|有効))"
 )
-# 任期は3年, 契約期間:1年, 在籍期間 | 2年: the word may be the topic of the sentence or a table header
+# 任期は3年, 契約期間:1年, 在籍期間 | 2年, 同じ期間(2年): the word may be the topic of the sentence, a table
+# header, or stand before the length in brackets
 _CONTEXT_BEFORE = re.compile(r"(?:最長|最短|最低|最大|通算|約|概ね|おおむね|およそ|期間|任期|年数|勤続|在職|在籍|築|満)"
-                             r"\s*(?:(?:[はがも:|で]|して)\s*)?$")
+                             r"\s*(?:(?:[はがも:|で(]|して)\s*)?$")
 # 交付日から3年, 発行日から1年, 転入後から10日: a length counted from a day named in words (not 4月1日から3日)
 _FROM_BEFORE = re.compile(r"(?:[^0-9\s]日|後|時点)\s*から\s*$")
 _DAY_RANGE_AFTER = re.compile(r"\s*(?:~|-|から)\s*[0-9]{1,2}日")  # 期間 | 10日~20日: days of a month
@@ -205,7 +206,8 @@ def find_durations(lv: LineView) -> list[Candidate]:
     Also (issue 11, broader phrasings): 1時間半 -> PT1H30M, 2年半 -> P2Y6M, 半年 -> P6M, 半日 -> PT12H
     (as 0.5日; not 前半/後半, 半ば); days and weeks take the same words before them as years (最大30日,
     最長で1年, 通算して5年, 築20年) and a length counted from a day named in words (交付日から3年, not
-    4月1日から3日); 超え/満たない/有効/かかる/居住・勤務 after a number make it a length. Not lengths:
+    4月1日から3日); 超え/満たない/有効/かかる/居住・勤務 after a number make it a length, and so do
+    前納/納付/一括払 (「1年納付」, 「2年前納」: the length of a prepaid period). Not lengths:
     intervals (30分間隔, 5分おき), rate bases (1時間あたり, 1日につき, 30分単位) and ticket names
     (1日券, 4時間券, 1日乗車券: a product of a price list, as the dev gold of the ski page has it).
     Business days (7営業日) are not read.

@@ -21,14 +21,21 @@ class CapturePipeline:
     analysts and other runs can use the warehouse during a crawl.
     """
 
+    MIN_GAP_S = 1.0  # at most one batch load per second per process, however many crawlers share it
+
+    # One crawl process runs many crawlers (``--concurrency``), each with its own pipeline, all in the one
+    # reactor thread: a load blocks every crawler. The counters are therefore shared per staging folder, so
+    # the process loads one batch when *its* captures reach ``batch`` (or ``interval_s`` passed), not each
+    # crawler on its own (200 crawlers flushing every 10 s spent most of the reactor's time in loads).
+    _shared: dict[str, dict[str, float]] = {}
+
     def __init__(self, db_path: Path, folder: Path, run_id: str, batch: int = 50, interval_s: float = 10.0):
         self.db_path = db_path
         self.folder = folder
         self.run_id = run_id
         self.batch = batch
         self.interval_s = interval_s
-        self._staged = 0
-        self._last_load = time.monotonic()
+        self._state = self._shared.setdefault(str(folder), {"staged": 0, "last": time.monotonic(), "last_batch": 0.0})
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CapturePipeline:
@@ -54,8 +61,10 @@ class CapturePipeline:
         item.run_id = self.run_id
         staging.write(self.folder, item)
         item.body = None  # the bytes are on disk now; don't keep them in memory
-        self._staged += 1
-        if self._staged >= self.batch or time.monotonic() - self._last_load > self.interval_s:
+        self._state["staged"] += 1
+        now = time.monotonic()
+        if ((self._state["staged"] >= self.batch and now - self._state["last_batch"] >= self.MIN_GAP_S)
+                or now - self._state["last"] > self.interval_s):
             self.flush()
         return item
 
@@ -63,8 +72,8 @@ class CapturePipeline:
         self.flush()
 
     def flush(self) -> None:
-        self._staged = 0
-        self._last_load = time.monotonic()
+        self._state["staged"] = 0
+        self._state["last"] = self._state["last_batch"] = time.monotonic()
         try:
             load_pending(self.db_path, self.folder)
         except WarehouseError as exc:  # captures stay staged; the run's final load retries

@@ -46,8 +46,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db(p)
     p.add_argument("--source", dest="source_id", metavar="ID", help="only this source's versions")
     p.add_argument("--force", action="store_true", help="redo versions already extracted by this extractor version")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_workers, default=1, metavar="N",
+                       help="extract in N worker processes on a local Dask cluster started for this command "
+                            "(default 1: in this process); the stored results are those of a serial run")
+    where.add_argument("--dask", dest="dask_address", type=_dask_address, metavar="ADDRESS",
+                       help="extract on the workers of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (they must "
+                            "run the same wardwatch); the warehouse is written from this process only")
     add_format(p)
     p.set_defaults(func=cmd_reextract)
+
+
+def _workers(text: str) -> int:
+    """``--workers N``: a whole number >= 1 (argparse turns the ValueError into a usage error, exit 2)."""
+    from wardwatch.stages.parallel import check_workers
+
+    try:
+        return check_workers(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a whole number of worker processes, at least 1") from None
+
+
+def _dask_address(text: str) -> str:
+    """``--dask ADDRESS``: tcp://HOST:PORT (HOST:PORT gets tcp://)."""
+    from wardwatch.stages.parallel import check_address
+
+    try:
+        return check_address(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a Dask scheduler address (expected tcp://HOST:PORT)") from None
 
 
 def read_target(target: str, allow_hosts: tuple[str, ...] = ()) -> tuple[bytes, str | None, str | None, str]:
@@ -193,6 +220,7 @@ def facts_table(facts: list[dict[str, Any]]) -> str:
 def cmd_reextract(args: argparse.Namespace) -> int:
     from extractors.model import Budget
     from wardwatch.stages.extract import extract_pending
+    from wardwatch.stages.parallel import ClusterError
     from warehouse.schema import migrate
 
     try:
@@ -207,9 +235,16 @@ def cmd_reextract(args: argparse.Namespace) -> int:
         from wardwatch.cli.filters import require_known_sources
 
         require_known_sources(db, [args.source_id])
-    result = extract_pending(db, source_id=args.source_id, force=args.force, budget=budget)
+    try:
+        result = extract_pending(db, source_id=args.source_id, force=args.force, budget=budget, workers=args.workers,
+                                 dask_address=args.dask_address)
+    except ClusterError as exc:
+        raise Failed(str(exc)) from None
     if args.format == "json":
         print_json(result)
     else:
         print(extraction_summary(result))
+        if result["workers"] > 1 or result["dask"]:
+            where = f"the Dask cluster at {result['dask']}" if result["dask"] else "a local Dask cluster"
+            print(f"  on {result['workers']} worker(s) of {where}")
     return 0

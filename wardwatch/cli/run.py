@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wardwatch.cli.common import Failed, add_db, add_format, add_sources, file_db, load_registry, print_json
+from wardwatch.cli.common import Failed, Usage, add_db, add_format, add_sources, file_db, load_registry, print_json
 from wardwatch.cli.crawl import add_concurrency, add_shard, check_concurrency, say_empty_shard, sharded
 
 
@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--work-pool", metavar="NAME", default=None,
                    help="one flow run per source on this Prefect work pool, run by `wardwatch worker --pool NAME` on "
                         "any machine; needs a DuckLake --warehouse and PREFECT_API_URL (docs/scale.md)")
+    p.add_argument("--pool-shards", type=int, default=None, metavar="N",
+                   help="with --work-pool: N flow runs instead of one per source, each one batch crawl (--concurrency "
+                        "hosts at once) + extract + diff of registry shard K/N (give N = the number of workers)")
     p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="with --work-pool: stop waiting after this long and cancel what has not finished (default 6 h)")
     p.set_defaults(func=cmd_run)
@@ -62,6 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     mode = ({"max_parallel": concurrency, "crawl_concurrency": None} if args.per_source_process
             else {"crawl_concurrency": concurrency})
+    if args.pool_shards is not None and (not args.work_pool or args.pool_shards < 1):
+        raise Usage(f"--pool-shards {args.pool_shards}: give 1 or more shards, with --work-pool NAME")
     if args.work_pool:  # distributed: checked before anything starts (wardwatch/cli/worker.py)
         from wardwatch.cli.worker import check_pool_run, run_on_pool
 

@@ -144,7 +144,8 @@ def run_on_pool(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> 
 
     try:
         done = submit(args.work_pool, ids, args.sources, lake.lake.url, lake.lake.data_path,
-                      timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT_S, on_resubmit=resubmitted)
+                      timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT_S, on_resubmit=resubmitted,
+                      shards=getattr(args, "pool_shards", None), concurrency=getattr(args, "concurrency", None))
     except PoolError as exc:
         raise Failed(f"work pool {args.work_pool!r}: {exc}") from None
     for sid, sub in done.submissions.items():  # the flow runs (and the worker) travel in the summary's crawl rows
@@ -152,8 +153,8 @@ def run_on_pool(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> 
             if row.get("source_id") == sid:
                 row["flow_runs"] = sub.to_json()["flow_runs"]  # [{"id", "state"}], in order
                 row["worker"] = (done.sources[sid].get("worker") or {}).get("name")
-    runs = sum(len(s.flow_runs) for s in done.submissions.values())
-    again = runs - len(done.submissions)
+    runs = sum(len(s.flow_runs) for s in done.units)
+    again = runs - len(done.units)
     _say(f"work pool {args.work_pool}: {runs} flow run(s) in {done.elapsed_s:.0f}s"
          + (f", {again} submitted again after a crash" if again else ""))
     summary = runner.finish(opts, done.sources)

@@ -11,6 +11,7 @@ says what is missing); ``no_text``; ``error`` (nothing could be read: ``error`` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from extractors import facts as fact_rules
 from extractors.facts import extract_facts_result, facts_to_json
 from extractors.model import Budget, ExtractionError
 from extractors.text import extract_document
+from wardwatch.stages.parallel import Cluster, check_workers
 from wardwatch.stages.programs import assign_program_ids, refresh_programs
 from warehouse import facts as store
 from warehouse.db import Warehouse
@@ -28,36 +30,62 @@ MAX_ERROR_CHARS = 2000  # the extractions.error column: reasons and warnings, cu
 
 
 def extract_pending(db: Warehouse | Path, *, source_id: str | None = None, force: bool = False,
-                    budget: Budget | None = None) -> dict[str, Any]:
+                    budget: Budget | None = None, workers: int = 1, dask_address: str | None = None) -> dict[str, Any]:
     """Extract every version lacking facts from the current extractor; returns counts.
 
     ``budget`` defaults to :meth:`Budget.from_env` (a bad ``WARDWATCH_EXTRACT_*`` raises ValueError).
+    ``workers`` > 1 runs the pure :func:`extract_one` calls on a local Dask cluster of that many worker
+    processes, ``dask_address`` on the existing Dask cluster there (:mod:`wardwatch.stages.parallel`; a
+    cluster that cannot be used raises its ClusterError); the warehouse reads and writes stay in this
+    process, in the same batches and order, so the stored rows are those of the serial run. The counts
+    say how many ``workers`` did the work, on which ``dask`` scheduler (None: this process, or a local
+    cluster), and how many calls were ``retried`` because a worker died with them.
     """
     wh = Warehouse.of(db)
     budget = budget or Budget.from_env()
+    parallel = dask_address is not None or check_workers(workers) > 1
     version = fact_rules.EXTRACTOR_VERSION  # read at call time: an upgraded extractor re-extracts history
     todo = store.pending(wh, version, source_id, force)
     totals = {"extractor_version": version, "extracted": 0, "facts": 0, "errors": 0, "partial": 0, "no_text": 0,
-              "failures": []}
-    for i in range(0, len(todo), BATCH):
-        chunk = todo[i : i + BATCH]
-        bodies = store.blobs(wh, [p.sha256 for p in chunk])
-        results = [extract_one(p, bodies.get(p.sha256), budget) for p in chunk]  # pure work, no lock held
-        store.store(wh, version, [(p.sha256, row, facts) for p, (row, facts) in zip(chunk, results)])
-        for p, (row, facts) in zip(chunk, results):
-            totals["extracted"] += 1
-            totals["facts"] += len(facts)
-            if row["status"] == "error":
-                totals["errors"] += 1
-                totals["failures"].append({"url": p.url, "sha256": p.sha256, "error": row["error"]})
-            elif row["status"] == "partial":
-                totals["partial"] += 1
-                totals["failures"].append({"url": p.url, "sha256": p.sha256, "error": f"partial: {row['error']}",
-                                           "status": "partial"})
-            elif row["status"] == "no_text":
-                totals["no_text"] += 1
+              "failures": [], "workers": 1, "dask": None, "retried": 0}
+
+    def batches() -> Iterator[tuple[list[Pending], dict[str, bytes]]]:  # a batch's bytes read when it is next
+        for i in range(0, len(todo), BATCH):
+            chunk = todo[i : i + BATCH]
+            yield chunk, store.blobs(wh, [p.sha256 for p in chunk])
+
+    if not parallel:
+        for chunk, bodies in batches():
+            results = [extract_one(p, bodies.get(p.sha256), budget) for p in chunk]  # pure work, no lock held
+            _store_batch(wh, version, chunk, results, totals)
+    else:
+        with Cluster(workers, dask_address) as cluster:
+            cluster.expect_same("extractors.facts", "EXTRACTOR_VERSION", version)  # same code on every worker
+            totals.update(workers=cluster.workers, dask=cluster.address)
+            calls = ((chunk, [(p.url, (p, bodies.get(p.sha256), budget)) for p in chunk]) for chunk, bodies in batches())
+            for chunk, results in cluster.map_batches(extract_one, calls):
+                _store_batch(wh, version, chunk, results, totals)
+            totals["retried"] = cluster.retried
     totals["programs"] = refresh_programs(wh)
     return totals
+
+
+def _store_batch(wh: Warehouse, version: str, chunk: list[Pending],
+                 results: list[tuple[dict[str, Any], list[dict[str, Any]]]], totals: dict[str, Any]) -> None:
+    """Store one batch's results (one transaction) and add them to the counts."""
+    store.store(wh, version, [(p.sha256, row, facts) for p, (row, facts) in zip(chunk, results)])
+    for p, (row, facts) in zip(chunk, results):
+        totals["extracted"] += 1
+        totals["facts"] += len(facts)
+        if row["status"] == "error":
+            totals["errors"] += 1
+            totals["failures"].append({"url": p.url, "sha256": p.sha256, "error": row["error"]})
+        elif row["status"] == "partial":
+            totals["partial"] += 1
+            totals["failures"].append({"url": p.url, "sha256": p.sha256, "error": f"partial: {row['error']}",
+                                       "status": "partial"})
+        elif row["status"] == "no_text":
+            totals["no_text"] += 1
 
 
 def extract_one(p: Pending, body: bytes | None, budget: Budget | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:

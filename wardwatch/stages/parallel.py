@@ -9,7 +9,7 @@ caller keeps doing the warehouse writes in its own process — so the stored row
 
 Memory stays bounded: a batch's arguments (raw bytes) are read only when the batch is submitted, and at
 most ``in_flight`` batches are submitted and not yet handed back; they are scattered straight to the
-workers and each call is a small task that runs where its bytes are. A stop signal (see
+workers, and each task (one large call, or a few small ones) runs where its bytes are. A stop signal (see
 :mod:`wardwatch.stages.interrupt`) is seen within :data:`POLL_S` while waiting; leaving the ``with``
 block closes the client and the local cluster (bounded, also from the interrupt watchdog). A worker
 that dies (kill -9, out of memory) is replaced by its nanny; the calls whose bytes or results it took
@@ -38,7 +38,9 @@ from wardwatch.stages.errors import StageError
 T = TypeVar("T")
 
 IN_FLIGHT = 2  # batches submitted and not yet handed back: one running, one queued behind it
-RESUBMITS = 3  # a batch's lost calls are run again this many times at most
+RESUBMITS = 3  # a batch's lost tasks are run again this many times at most
+TASK_BYTES = 1024 * 1024  # a call with this many bytes of arguments (a PDF) is a task of its own ...
+TASK_CALLS = 10  # ... smaller ones (pages) go together, this many at most
 POLL_S = 0.5  # how often a wait looks at stop signals and at the cluster's workers
 CONNECT_TIMEOUT_S = 10.0  # reaching an existing scheduler, and its first worker
 NO_WORKERS_S = 60.0  # an existing cluster with no worker for this long: the work cannot go on
@@ -110,9 +112,9 @@ async def _identity(address: str, timeout: float) -> dict[str, Any]:
     return reply
 
 
-def _call(fn: Callable[..., Any], args: tuple) -> Any:
-    """``fn(*args)`` (runs on the workers; ``args`` arrives as one scattered tuple)."""
-    return fn(*args)
+def _call_all(fn: Callable[..., Any], arguments: list[tuple]) -> list[Any]:
+    """``[fn(*args) for args in arguments]`` (runs on the workers: one task's calls)."""
+    return [fn(*args) for args in arguments]
 
 
 def _worker_value(module: str, name: str) -> Any:
@@ -235,16 +237,17 @@ class Cluster:
     def map_batches(self, fn: Callable[..., Any], batches: Iterable[tuple[T, list[tuple[str, tuple]]]],
                     *, in_flight: int = IN_FLIGHT) -> Iterator[tuple[T, list[Any]]]:
         """``(tag, [fn(*args) for name, args in calls])`` for each ``(tag, calls)`` of ``batches``, in order,
-        each call a task on the workers (``name`` is what an error message names). ``batches`` is read
-        lazily: a batch is taken (its arguments built) only when fewer than ``in_flight`` are submitted and
-        not yet handed back.
+        the calls run on the workers (``name`` is what an error message names). ``batches`` is read lazily:
+        a batch is taken (its arguments built) only when fewer than ``in_flight`` are submitted and not yet
+        handed back.
 
-        A batch's arguments are scattered to the workers first (a local cluster's straight from this process to
-        each worker, not through the scheduler: a third of the CPU that shipping raw bytes inside the tasks
-        costs here), then one small task per call runs where its arguments are (Dask moves it when a worker
-        runs out of work)."""
+        A batch's calls become tasks (:meth:`_group`: one per call with large arguments, a few small calls
+        together), whose arguments are scattered to the workers first — a local cluster's straight from this
+        process to each worker, not through the scheduler (shipping raw bytes inside the tasks cost three
+        times the CPU) — and each task runs where its arguments are (Dask moves it when a worker runs out of
+        work)."""
         source = iter(batches)
-        queue: deque[tuple[T, list[str], list[Any], list[Any]]] = deque()
+        queue: deque[tuple[T, list[tuple[str, list[tuple]]], list[Any], list[Any]]] = deque()
         exhausted = False
         try:
             while True:
@@ -255,47 +258,69 @@ class Cluster:
                         break
                     tag, calls = batch
                     del batch
-                    queue.append((tag, calls, *self._submit(fn, [args for _, args in calls])))
+                    tasks = self._group(calls)
+                    del calls
+                    queue.append((tag, tasks, *self._submit(fn, [args for _, args in tasks])))
                 if not queue:
                     return
-                tag, calls, futures, data = queue.popleft()
-                results = self._results(fn, calls, futures, data)
-                del calls, futures, data  # released here and on the workers
-                yield tag, results
+                tag, tasks, futures, data = queue.popleft()
+                results = self._results(fn, tasks, futures, data)
+                del tasks, futures, data  # released here and on the workers
+                yield tag, [result for part in results for result in part]
         finally:
             for _, _, futures, data in queue:  # an error or a stop: drop what is still queued
                 with contextlib.suppress(Exception):
                     self.client.cancel([*futures, *data])
 
-    def _submit(self, fn: Callable[..., Any], arguments: list[tuple]) -> tuple[list[Any], list[Any]]:
-        """Scatter ``arguments`` and submit one ``fn(*args)`` task per tuple: (task futures, data futures)."""
-        data = self.client.scatter(arguments, hash=False, direct=self._direct)
-        return [self.client.submit(_call, fn, args, pure=False) for args in data], data
+    def _group(self, calls: list[tuple[str, tuple]]) -> list[tuple[str, list[tuple]]]:
+        """Consecutive calls put together into tasks, ``(name, [args, …])``: a call whose byte arguments reach
+        TASK_BYTES alone (a PDF: its own task, for an even spread), small ones up to TASK_CALLS per task (a task
+        costs a few milliseconds of Dask bookkeeping, as much as extracting a short page), fewer when the batch
+        is short so that every worker gets some."""
+        most = max(1, min(TASK_CALLS, -(-len(calls) // (2 * max(1, self.workers)))))
+        groups: list[list[tuple[str, tuple]]] = []
+        size = 0
+        for name, args in calls:
+            n = sum(len(a) for a in args if isinstance(a, (bytes, bytearray, memoryview)))
+            if not groups or len(groups[-1]) >= most or size + n > TASK_BYTES:
+                groups.append([])
+                size = 0
+            groups[-1].append((name, args))
+            size += n
+        return [(g[0][0] if len(g) == 1 else f"{g[0][0]} (in a task with {len(g) - 1} more)", [a for _, a in g])
+                for g in groups]
 
-    def _results(self, fn: Callable[..., Any], calls: list[tuple[str, tuple]], futures: list[Any],
-                 data: list[Any]) -> list[Any]:
-        """The batch's results in order. Calls whose data or result a dead worker took with it (their futures
+    def _submit(self, fn: Callable[..., Any], arguments: list[list[tuple]]) -> tuple[list[Any], list[Any]]:
+        """Scatter each task's ``arguments`` and submit it: (task futures, data futures)."""
+        data = self.client.scatter(arguments, hash=False, direct=self._direct)
+        return [self.client.submit(_call_all, fn, args, pure=False) for args in data], data
+
+    def _results(self, fn: Callable[..., Any], tasks: list[tuple[str, list[tuple]]], futures: list[Any],
+                 data: list[Any]) -> list[list[Any]]:
+        """Each task's results, in order. Tasks whose data or result a dead worker took with it (their futures
         come back cancelled) are scattered and run again, up to RESUBMITS times; errors raise ClusterError."""
         losses: Counter[int] = Counter()
         for attempt in range(RESUBMITS + 1):
-            lost = self._wait(futures, [name for name, _ in calls])
+            lost = self._wait(futures, [name for name, _ in tasks])
             if not lost:
-                break
+                try:
+                    return self.client.gather(futures, direct=self._direct)
+                except Exception as exc:  # a worker died after finishing: the results it held are gone too
+                    lost = [i for i, future in enumerate(futures) if future.status != "finished"]
+                    if not lost:
+                        raise ClusterError(f"{self.label}: lost the results of a batch: {_first_line(exc)}; "
+                                           "nothing of this batch was stored") from None
             losses.update(lost)
-            if attempt == RESUBMITS:  # name the call lost every time: likely the one that kills its workers
-                worst = [calls[i][0] for i in lost if losses[i] == attempt + 1] or [calls[lost[0]][0]]
+            if attempt == RESUBMITS:  # name the task lost every time: likely the one that kills its workers
+                worst = [tasks[i][0] for i in lost if losses[i] == attempt + 1] or [tasks[lost[0]][0]]
                 more = f" (and {len(worst) - 1} more)" if len(worst) > 1 else ""
                 raise ClusterError(f"{worst[0]}{more}: {self.label} lost the work on it {attempt + 1} times (a worker "
                                    "died, or the scheduler went away); nothing of its batch was stored")
-            self.retried += len(lost)
-            again, again_data = self._submit(fn, [calls[i][1] for i in lost])
+            self.retried += sum(len(tasks[i][1]) for i in lost)
+            again, again_data = self._submit(fn, [tasks[i][1] for i in lost])
             for i, future, held in zip(lost, again, again_data):
                 futures[i], data[i] = future, held
-        try:
-            return self.client.gather(futures, direct=self._direct)
-        except Exception as exc:
-            raise ClusterError(f"{self.label}: lost the results of a batch: {_first_line(exc)}; "
-                               "nothing of this batch was stored") from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _wait(self, futures: list[Any], names: list[str]) -> list[int]:
         """Wait until every future is done (stop signals and the cluster's workers looked at every POLL_S); the

@@ -9,6 +9,8 @@ in each of these ways, one after the other, each from a fresh country into a fre
 * **d** 1, 2, 3 workers (``--pool-workers``) on a Prefect work pool — a Prefect server on a throwaway PostgreSQL,
   `wardwatch worker --pool` processes, a DuckLake warehouse with its catalog in the same PostgreSQL —
   submitted as `run --work-pool P --pool-shards N --concurrency ⌈H/N⌉`, shards = workers;
+* **s** the machine's ceiling: Scrapy alone (``benchmarks/scrapy_ceiling.py``: one crawler per host, 50 at a time, the
+  same politeness, a spider that stores nothing) — what any Scrapy-based crawler can reach here;
 * **r** `reextract --force` serial vs `--workers 2` on copies of case b's warehouse (c's when b did not run).
 
 Prints per case: wall time (start of the command to its summary), crawl time (first request to last response as
@@ -17,7 +19,7 @@ the politeness limit (H ÷ D URLs/s: each host may get one request per delay), t
 peak RSS (the run / worker process, its largest child — the crawl child or the flow-run process —, the whole tree).
 
     python -m benchmarks.scale [--hosts 200] [--pages 30] [--pdfs 2] [--delay 0.2] [--baseline-hosts 40]
-                               [--only a,b,c,d,r] [--pool-workers 1,2,3] [--markdown]
+                               [--only s,a,b,c,d,r] [--pool-workers 1,2,3] [--markdown]
 
 Needs PostgreSQL's server binaries and the DuckLake wheels for d (skipped with the reason otherwise) and
 ../shared/corpus for nothing: r re-extracts the country's own pages.
@@ -139,14 +141,16 @@ def _span(country: Country) -> float:
 
 
 def measure_local(key: str, label: str, run_args: list[str], hosts: int, pages: int, pdfs: int, delay: float,
-                  folder: Path, timeout: float) -> tuple[Case, Path]:
-    """One `wardwatch run --no-prefect RUN_ARGS` of a fresh country into a fresh embedded warehouse."""
+                  folder: Path, timeout: float, *, module: str | None = None) -> tuple[Case, Path]:
+    """One `wardwatch run --no-prefect RUN_ARGS` of a fresh country into a fresh embedded warehouse (with
+    ``module``: `python -m MODULE --sources REG RUN_ARGS` instead, e.g. the Scrapy-alone ceiling)."""
     folder.mkdir(parents=True)
     with Country(hosts, pages, pdfs) as country:
         reg = country.write_registry(folder / "sources.toml", delay=delay)
         db = folder / "w.duckdb"
-        t = Timed([sys.executable, "-m", "wardwatch", "run", "--no-prefect", "--sources", str(reg), "--db", str(db),
-                   *run_args], _env(), folder / "run.log").run(timeout)
+        cmd = ([sys.executable, "-m", module, "--sources", str(reg), *run_args] if module else
+               [sys.executable, "-m", "wardwatch", "run", "--no-prefect", "--sources", str(reg), "--db", str(db), *run_args])
+        t = Timed(cmd, _env(), folder / "run.log").run(timeout)
         assert t.rss is not None
         case = Case(key, label, hosts, delay, t.wall_s, _span(country), len(country.hits()), country.max_hosts_busy(),
                     t.rss.main, t.rss.child, t.rss.tree, t.code)
@@ -303,6 +307,10 @@ def print_table(cases: list[Case], hosts: int, args: argparse.Namespace) -> None
           "process / largest child / tree")
     for c in cases:
         print(_line(c, hosts))
+    ceiling = next((c for c in cases if c.key == "s" and c.urls_per_s), None)
+    if ceiling is not None:
+        rel = ", ".join(f"{c.key} {c.urls_per_s / ceiling.urls_per_s:.0%}" for c in cases if c.key != "s")
+        print(f"of Scrapy alone on this machine ({ceiling.urls_per_s:.1f} URLs/s): {rel}")
 
 
 def print_markdown(cases: list[Case], hosts: int, args: argparse.Namespace, rx: Reextract | None) -> None:
@@ -328,13 +336,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-hosts", type=int, default=40,
                     help="case a runs on this many hosts and is scaled to --hosts (default 40; 0: --hosts)")
     ap.add_argument("--pool-workers", default="1,2,3", help="worker counts of case d (default 1,2,3)")
-    ap.add_argument("--only", default="a,b,c,d,r", help="the cases to run, e.g. b,c (default a,b,c,d,r)")
+    ap.add_argument("--only", default="s,a,b,c,d,r", help="the cases to run, e.g. b,c (default s,a,b,c,d,r)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per command, seconds (default 1800)")
     ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown (for docs)")
     args = ap.parse_args(argv)
     only = {x.strip() for x in args.only.split(",") if x.strip()}
-    if bad := only - set("abcdr"):
-        print(f"--only: unknown case(s) {', '.join(sorted(bad))} (a, b, c, d, r)", file=sys.stderr)
+    if bad := only - set("sabcdr"):
+        print(f"--only: unknown case(s) {', '.join(sorted(bad))} (s, a, b, c, d, r)", file=sys.stderr)
         return 2
     hosts = args.hosts
     if not 1 <= hosts <= 60000:
@@ -353,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
                                     ["--concurrency", "4", "--per-source-process"], base, *shape, tmp / "a", args.timeout)
             cases.append(case.scaled(hosts / base) if base != hosts else case)
             print(f"  {_line(cases[-1], hosts)}", flush=True)
+        if "s" in only:  # the machine's ceiling: Scrapy alone, same politeness, no wardwatch (benchmarks/scrapy_ceiling.py)
+            case, _ = measure_local("s", "Scrapy alone, --concurrency 50 (ceiling)", ["--concurrency", "50"], hosts,
+                                    *shape, tmp / "s", args.timeout, module="benchmarks.scrapy_ceiling")
+            cases.append(case)
+            print(f"  {_line(case, hosts)}", flush=True)
         for key, n in (("b", 50), ("c", 200)):
             if key in only:
                 case, db = measure_local(key, f"one process, --concurrency {n}", ["--concurrency", str(n)], hosts, *shape,

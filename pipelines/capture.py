@@ -35,7 +35,9 @@ class CapturePipeline:
         self.run_id = run_id
         self.batch = batch
         self.interval_s = interval_s
-        self._state = self._shared.setdefault(str(folder), {"staged": 0, "last": time.monotonic(), "last_batch": 0.0})
+        self._state = self._shared.setdefault(str(folder), {"staged": 0, "last": time.monotonic(), "last_batch": 0.0,
+                                                            "open": 0})
+        self._state["open"] += 1  # crawlers of this process (and folder) whose spider has not closed
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> CapturePipeline:
@@ -62,19 +64,72 @@ class CapturePipeline:
         staging.write(self.folder, item)
         item.body = None  # the bytes are on disk now; don't keep them in memory
         self._state["staged"] += 1
-        now = time.monotonic()
-        if ((self._state["staged"] >= self.batch and now - self._state["last_batch"] >= self.MIN_GAP_S)
-                or now - self._state["last"] > self.interval_s):
-            self.flush()
+        self._maybe_flush()
         return item
 
-    def close_spider(self) -> None:
-        self.flush()
+    def _maybe_flush(self) -> None:
+        now = time.monotonic()
+        if ((self._state["staged"] >= self.batch and now - self._state["last_batch"] >= self.MIN_GAP_S)
+                or (self._state["staged"] and now - self._state["last"] > self.interval_s)):
+            self.flush()
 
-    def flush(self) -> None:
+    def close_spider(self) -> Any:
+        """The last crawler of the process to close loads whatever is staged; the others load only when the
+        process's batch is due (a load per closing crawler opened the warehouse once per source, which kept a
+        process serving many sources busy). What they leave staged is loaded by the next batch, by the crawl
+        stage's report of finished sources or its final load (after a kill -9, by the next run)."""
+        self._state["open"] -= 1
+        if self._state["open"] <= 0:
+            return self.flush(last=True)
+        self._maybe_flush()
+        return None
+
+    def flush(self, last: bool = False) -> Any:
+        """Load what is staged. While the reactor runs, the load runs in its thread pool (DuckDB works without
+        the GIL, so the crawl goes on meanwhile; one load at a time per process: captures staged during a load
+        wait for the next) and a Deferred is returned; otherwise it runs here."""
+        reactor = _running_reactor()
+        inflight = self._state.get("inflight")
+        if reactor is None:
+            self._mark_flushed()
+            self._load()
+            return None
+        from twisted.internet import threads
+
+        if inflight is not None:  # a load is running: a last flush follows it, a batch waits for the next
+            if not last:
+                return None
+            pending = self._state.get("inflight_d")
+            return pending.addBoth(lambda _: self.flush(last=True)) if pending is not None else None
+        self._mark_flushed()
+        self._state["inflight"] = True
+        d = threads.deferToThreadPool(reactor, reactor.getThreadPool(), self._load)
+
+        def done(result: Any) -> Any:
+            self._state["inflight"] = None
+            self._state["inflight_d"] = None
+            return None
+
+        d.addBoth(done)
+        self._state["inflight_d"] = d
+        return d
+
+    def _mark_flushed(self) -> None:
         self._state["staged"] = 0
         self._state["last"] = self._state["last_batch"] = time.monotonic()
+
+    def _load(self) -> None:
         try:
             load_pending(self.db_path, self.folder)
         except WarehouseError as exc:  # captures stay staged; the run's final load retries
             log.warning("warehouse load deferred: %s", exc)
+        except Exception:  # never lose the crawl to a load: the captures stay staged for the final load
+            log.exception("warehouse load failed; the captures stay staged in %s", self.folder)
+
+
+def _running_reactor() -> Any:
+    """The Twisted reactor when one is installed and running (a crawl), else None (never installs one)."""
+    import sys
+
+    reactor = sys.modules.get("twisted.internet.reactor")
+    return reactor if reactor is not None and getattr(reactor, "running", False) else None

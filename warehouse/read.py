@@ -21,26 +21,36 @@ class Known:
 
 def known_urls(db_path: str | Path, source_id: str) -> dict[str, Known]:
     """Current version + latest validators of every URL of a source."""
-    if not Warehouse.of(db_path).exists():
+    return known_urls_of(db_path, [source_id]).get(source_id, {})
+
+
+def known_urls_of(db_path: str | Path, source_ids: list[str]) -> dict[str, dict[str, Known]]:
+    """:func:`known_urls` of several sources in one query (one connection): source id -> URL -> Known.
+    A crawl process serving many sources reads them a batch at a time instead of one connection each."""
+    if not source_ids or not Warehouse.of(db_path).exists():
         return {}
     with connect(db_path) as con:
         rows = con.execute(
             """
-            SELECT v.url, v.sha256, f.etag, f.last_modified, v.media_type, v.charset
+            SELECT v.source_id, v.url, v.sha256, f.etag, f.last_modified, v.media_type, v.charset
             FROM versions v
             LEFT JOIN (
-                SELECT url,
+                SELECT source_id, url,
                        arg_max(etag, fetched_at) FILTER (WHERE etag IS NOT NULL) AS etag,
                        arg_max(last_modified, fetched_at) FILTER (WHERE last_modified IS NOT NULL) AS last_modified
                 FROM fetches
-                WHERE source_id = ? AND outcome IN ('new_version', 'unchanged', 'not_modified')
-                GROUP BY url
-            ) f ON f.url = v.url
-            WHERE v.source_id = ? AND v.valid_to IS NULL
+                WHERE source_id IN (SELECT unnest(?::VARCHAR[]))
+                  AND outcome IN ('new_version', 'unchanged', 'not_modified')
+                GROUP BY source_id, url
+            ) f ON f.url = v.url AND f.source_id = v.source_id
+            WHERE v.source_id IN (SELECT unnest(?::VARCHAR[])) AND v.valid_to IS NULL
             """,
-            [source_id, source_id],
+            [list(source_ids), list(source_ids)],
         ).fetchall()
-    return {r[0]: Known(*r[1:]) for r in rows}
+    out: dict[str, dict[str, Known]] = {sid: {} for sid in source_ids}
+    for r in rows:
+        out[r[0]][r[1]] = Known(*r[2:])
+    return out
 
 
 def stored_html(db_path: str | Path, source_id: str) -> dict[str, bytes]:

@@ -65,7 +65,7 @@ def test_a_load_is_due_after_the_interval_whatever_the_count(db, tmp_path):
 
 
 @pytest.mark.slow  # > 0.2 s: kept out of `make test-fast`
-def test_crawlers_of_one_process_share_the_batch_count_and_load_at_most_once_a_second(db, tmp_path):
+def test_crawlers_of_one_process_share_the_batch_count_and_load_at_most_once_a_second_the_last_to_close_loads(db, tmp_path):
     folder = tmp_path / "stage"
     pipes = [pipeline_for(db, folder, WARDWATCH_LOAD_BATCH=2, WARDWATCH_LOAD_INTERVAL=3600) for _ in range(3)]
     pipes[0].process_item(capture(PAGES[0]))
@@ -75,7 +75,10 @@ def test_crawlers_of_one_process_share_the_batch_count_and_load_at_most_once_a_s
     pipes[2].process_item(capture(PAGES[2]))
     pipes[0].process_item(capture(PAGES[0]))  # a full batch again, but less than a second after the last load
     assert q(db, "SELECT count(*) FROM fetches") == [(2,)] and len(list(folder.glob("*.json"))) == 2
-    pipes[1].close_spider()  # a closing crawler loads whatever is staged, its own and the others'
+    pipes[1].close_spider()  # a crawler closing while others crawl leaves the load to the process's batch
+    pipes[0].close_spider()
+    assert q(db, "SELECT count(*) FROM fetches") == [(2,)]
+    pipes[2].close_spider()  # the last one to close loads whatever is staged, its own and the others'
     assert q(db, "SELECT count(*) FROM fetches") == [(4,)]
 
 

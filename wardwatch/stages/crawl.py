@@ -110,6 +110,7 @@ def _crawl(sources: list[Source], db_path: Path, run_id: str, progress: Any, ext
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
+    from spiders.middlewares import KnownPrefetch
     from spiders.settings import for_source, process_settings
 
     resumed = prepare(db_path)
@@ -121,15 +122,17 @@ def _crawl(sources: list[Source], db_path: Path, run_id: str, progress: Any, ext
     # Scrapy's own root handler would be a plain FileHandler: on a full disk every record would print
     # a "--- Logging error ---" traceback. The crawl log gets a handler that gives up after one line.
     common = {"LOG_FILE": str(log_file), "LOG_FILE_APPEND": True, "LOG_INSTALL_ROOT_HANDLER": False,
-              "WARDWATCH_PROGRESS": progress, **extra_settings}
+              "WARDWATCH_PROGRESS": progress,
+              "WARDWATCH_KNOWN_PREFETCH": KnownPrefetch(db_path, [s.id for s in sources]), **extra_settings}
     per_source = [for_source(source, db_path=db_path, staging=staging_dir(db_path), run_id=run_id, extra=common)
                   for source in sources]
     log_handler = _install_log_handler(log_file, Settings(per_source[0] if per_source else common))
     closed: dict[str, str] = {}  # source id -> the spider's close reason
     scheduler = _Scheduler(list(zip(sources, per_source)), concurrency, closed)
+    reporter = None
     if on_source is not None:
-        scheduler.on_closed = _SourceReporter(db_path, run_id, resumed, str(log_file), closed, scheduler.errors,
-                                              on_source).closed
+        reporter = _SourceReporter(db_path, run_id, resumed, str(log_file), closed, scheduler.errors, on_source)
+        scheduler.on_closed = reporter.closed
     stop = None
     try:
         if sources:
@@ -139,6 +142,8 @@ def _crawl(sources: list[Source], db_path: Path, run_id: str, progress: Any, ext
             with stop.installed():  # Scrapy's handlers would stay installed after the reactor stops
                 process.start(stop_after_crawl=False, install_signal_handlers=False)
         counts = load_pending(db_path, staging_dir(db_path))
+        if reporter is not None:
+            reporter.drain()  # sources that closed just before the reactor stopped
     finally:
         if progress is not None:
             progress.finish()
@@ -269,18 +274,28 @@ class _Scheduler:
 
 
 class _SourceReporter:
-    """``on_source(source_id, result)`` as each source's crawler closes: its row from the warehouse (its
-    item pipeline loaded its captures on close; anything still staged is loaded first). A source whose
-    row cannot be read now is left out: the final result reports it."""
+    """``on_source(source_id, result)`` as sources' crawlers close: their rows from the warehouse, after one
+    load of what is still staged. Sources that close within ``gap_s`` of each other are reported together
+    (one load and one read for all of them: with many crawlers in one process, a load and a read per
+    closing crawler kept the reactor busy opening the warehouse). :meth:`drain` reports whatever is left
+    once the reactor has stopped. A source whose row cannot be read now is left out: the final result
+    reports it."""
 
     def __init__(self, db_path: Path, run_id: str, resumed: int, log_file: str, closed: dict[str, str],
-                 start_errors: dict[str, str], on_source: Callable[[str, dict[str, Any]], None]):
+                 start_errors: dict[str, str], on_source: Callable[[str, dict[str, Any]], None],
+                 gap_s: float = 1.0):
         self.db_path, self.run_id, self.resumed, self.log_file = db_path, run_id, resumed, log_file
         self.reasons, self.start_errors, self.on_source = closed, start_errors, on_source
+        self.gap_s = gap_s
+        self.pending: list[Source] = []
+        self._call: Any = None
 
-    def closed_source(self, source: Source) -> dict[str, Any]:
+    def results(self, sources: list[Source]) -> list[dict[str, Any]]:
         load_pending(self.db_path, staging_dir(self.db_path))
-        summary = next((s for s in read.run_summary(self.db_path, self.run_id) if s.source_id == source.id), None)
+        summaries = {s.source_id: s for s in read.run_summary(self.db_path, self.run_id)}
+        return [self._result(source, summaries.get(source.id)) for source in sources]
+
+    def _result(self, source: Source, summary: Any) -> dict[str, Any]:
         row = _source_row(source, summary)
         if summary is None and source.id in self.start_errors:
             row["reason"] = f"the crawl could not run: {self.start_errors[source.id]}"
@@ -292,12 +307,30 @@ class _SourceReporter:
                 "log_file": self.log_file, "interrupted_by": interrupted_by}
 
     def closed(self, source: Source) -> None:
-        try:
-            result = self.closed_source(source)
-        except Exception as exc:  # e.g. the warehouse is locked for longer than a load waits
-            log.warning("%s: finished; its result follows with the whole crawl's (%s)", source.id, exc)
+        from twisted.internet import reactor
+
+        self.pending.append(source)
+        if self._call is None or not self._call.active():
+            self._call = reactor.callLater(self.gap_s, self.drain)
+
+    def drain(self) -> None:
+        batch, self.pending = self.pending, []
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = None
+        if not batch:
             return
-        self.on_source(source.id, result)
+        try:
+            results = self.results(batch)
+        except Exception as exc:  # e.g. the warehouse is locked for longer than a load waits
+            log.warning("%s: finished; their results follow with the whole crawl's (%s)",
+                        ", ".join(s.id for s in batch), exc)
+            return
+        for source, result in zip(batch, results):
+            try:
+                self.on_source(source.id, result)
+            except Exception as exc:  # a report is not worth stopping the crawl for
+                log.warning("%s: could not report the finished source: %s", source.id, exc)
 
 
 GRACEFUL_STOP_S = 6.0  # after a stop signal, in-flight requests get this long before the reactor stops

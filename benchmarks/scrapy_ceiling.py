@@ -1,0 +1,90 @@
+"""The machine's ceiling for the scale benchmark (``benchmarks/scale.py`` case s): Scrapy alone, no wardwatch.
+
+Crawls a registry's sources the way `wardwatch crawl --concurrency N` does — one crawler per source, at most N at
+a time in one process, one request at a time per host, the source's delay, robots.txt, AutoThrottle — but with a
+spider that only follows the index's links and drops every response: no staging, no warehouse, no middlewares of
+ours. What it reaches is what Scrapy itself can do on this machine; wardwatch's figures are read against it.
+
+    python -m benchmarks.scrapy_ceiling --sources sources.toml [--concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler, CrawlerProcess
+
+from spiders.registry import Source, load_sources
+
+
+class LinkSpider(scrapy.Spider):
+    name = "ceiling"
+
+    def __init__(self, source: Source, **kwargs: Any):
+        super().__init__(name=f"ceiling-{source.id}", **kwargs)
+        self.source = source
+        self.allowed_domains = list(source.allowed_domains)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.source.start_urls:
+            yield scrapy.Request(url, callback=self.parse)
+
+    def parse(self, response: Any) -> Iterator[scrapy.Request]:
+        if response.headers.get(b"Content-Type", b"").startswith(b"text/html") and response.url.endswith("index.html"):
+            for href in response.css("a::attr(href)").getall():
+                yield response.follow(href, callback=self.parse)
+
+
+def settings_for(source: Source) -> dict[str, Any]:
+    return {
+        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": True, "CONCURRENT_REQUESTS": 8, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOAD_DELAY": source.delay_seconds, "RANDOMIZE_DOWNLOAD_DELAY": source.delay_seconds > 0,
+        "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": source.delay_seconds,
+        "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False, "WARN_ON_GENERATOR_RETURN_VALUE": False,
+        "COOKIES_ENABLED": False,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sources", type=Path, required=True)
+    ap.add_argument("--concurrency", type=int, default=50)
+    args = ap.parse_args(argv)
+    sources = load_sources(args.sources)
+    process = CrawlerProcess({"REACTOR_THREADPOOL_MAXSIZE": max(10, min(args.concurrency + 4, 128))})
+    waiting = list(sources)
+    state = {"running": 0, "installed": False}
+
+    def launch() -> None:
+        from twisted.internet import reactor
+
+        while waiting and state["running"] < args.concurrency:
+            source = waiting.pop(0)
+            crawler = Crawler(LinkSpider, settings_for(source), init_reactor=not state["installed"])
+            state["installed"] = True
+            state["running"] += 1
+            process.crawl(crawler, source=source).addBoth(finished)
+        if not waiting and not state["running"]:
+            reactor.callLater(0, reactor.stop)
+
+    def finished(_: Any) -> None:
+        from twisted.internet import reactor
+
+        state["running"] -= 1
+        reactor.callLater(0, launch)
+
+    t0 = time.perf_counter()
+    launch()
+    process.start(stop_after_crawl=False)
+    print(f"{len(sources)} sources in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,7 @@
 Crawls a registry's sources the way `wardwatch crawl --concurrency N` does — one crawler per source, at most N at
 a time in one process, one request at a time per host, the source's delay, robots.txt, AutoThrottle — but with a
 spider that only follows the index's links and drops every response: no staging, no warehouse, no middlewares of
-ours. What it reaches is what Scrapy itself can do on this machine; wardwatch's figures are read against it.
+ours (Scrapy's settings tuned as in ``spiders/settings.py``). What it reaches is what Scrapy itself can do on this machine; wardwatch's figures are read against it.
 
     python -m benchmarks.scrapy_ceiling --sources sources.toml [--concurrency 50]
 """
@@ -47,7 +47,7 @@ def settings_for(source: Source) -> dict[str, Any]:
         "DOWNLOAD_DELAY": source.delay_seconds, "RANDOMIZE_DOWNLOAD_DELAY": source.delay_seconds > 0,
         "AUTOTHROTTLE_ENABLED": True, "AUTOTHROTTLE_START_DELAY": source.delay_seconds,
         "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False, "WARN_ON_GENERATOR_RETURN_VALUE": False,
-        "COOKIES_ENABLED": False,
+        "COOKIES_ENABLED": False, "CONCURRENT_ITEMS": 4,  # as spiders/settings.py: Scrapy tuned the same way
     }
 
 
@@ -62,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
     state = {"running": 0, "installed": False}
 
     def launch() -> None:
-        from twisted.internet import reactor
-
         while waiting and state["running"] < args.concurrency:
             source = waiting.pop(0)
             crawler = Crawler(LinkSpider, settings_for(source), init_reactor=not state["installed"])
@@ -71,11 +69,16 @@ def main(argv: list[str] | None = None) -> int:
             state["running"] += 1
             process.crawl(crawler, source=source).addBoth(finished)
         if not waiting and not state["running"]:
+            from twisted.internet import reactor  # installed by the first crawler (asyncio), not before
+
             reactor.callLater(0, reactor.stop)
 
-    def finished(_: Any) -> None:
+    def finished(result: Any) -> None:
         from twisted.internet import reactor
+        from twisted.python.failure import Failure
 
+        if isinstance(result, Failure):
+            print(f"a crawl failed: {result.getErrorMessage()}", file=sys.stderr)
         state["running"] -= 1
         reactor.callLater(0, launch)
 

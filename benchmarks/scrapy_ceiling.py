@@ -13,32 +13,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler, CrawlerProcess
 
+from spiders.municipal import MunicipalSpider
 from spiders.registry import Source, load_sources
 
 
-class LinkSpider(scrapy.Spider):
+class LinkSpider(MunicipalSpider):
+    """wardwatch's spider (same requests, same link selection) minus the captures: nothing is staged or stored."""
+
     name = "ceiling"
 
-    def __init__(self, source: Source, **kwargs: Any):
-        super().__init__(name=f"ceiling-{source.id}", **kwargs)
-        self.source = source
-        self.allowed_domains = list(source.allowed_domains)
-
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.source.start_urls:
-            yield scrapy.Request(url, callback=self.parse)
-
     def parse(self, response: Any) -> Iterator[scrapy.Request]:
-        if response.headers.get(b"Content-Type", b"").startswith(b"text/html") and response.url.endswith("index.html"):
-            for href in response.css("a::attr(href)").getall():
-                yield response.follow(href, callback=self.parse)
+        if response.headers.get(b"Content-Type", b"").startswith(b"text/html"):
+            for link in self.links(response.url, response.text, response.meta.get("ww_depth", 0)):
+                yield self.request(link, referer=response.url)
 
 
 def settings_for(source: Source) -> dict[str, Any]:

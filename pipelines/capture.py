@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -89,29 +90,19 @@ class CapturePipeline:
         the GIL, so the crawl goes on meanwhile; one load at a time per process: captures staged during a load
         wait for the next) and a Deferred is returned; otherwise it runs here."""
         reactor = _running_reactor()
-        inflight = self._state.get("inflight")
         if reactor is None:
             self._mark_flushed()
             self._load()
             return None
         from twisted.internet import threads
 
-        if inflight is not None:  # a load is running: a last flush follows it, a batch waits for the next
-            if not last:
-                return None
-            pending = self._state.get("inflight_d")
-            return pending.addBoth(lambda _: self.flush(last=True)) if pending is not None else None
+        loading = self._state.get("loading")  # the Deferred of the load running in the thread pool, if any
+        if loading is not None:  # a last flush follows it; a batch waits for the next
+            return loading.addBoth(lambda _: self.flush(last=True)) if last else None
         self._mark_flushed()
-        self._state["inflight"] = True
         d = threads.deferToThreadPool(reactor, reactor.getThreadPool(), self._load)
-
-        def done(result: Any) -> Any:
-            self._state["inflight"] = None
-            self._state["inflight_d"] = None
-            return None
-
-        d.addBoth(done)
-        self._state["inflight_d"] = d
+        self._state["loading"] = d
+        d.addBoth(lambda _: self._state.update(loading=None))
         return d
 
     def _mark_flushed(self) -> None:
@@ -129,7 +120,5 @@ class CapturePipeline:
 
 def _running_reactor() -> Any:
     """The Twisted reactor when one is installed and running (a crawl), else None (never installs one)."""
-    import sys
-
     reactor = sys.modules.get("twisted.internet.reactor")
     return reactor if reactor is not None and getattr(reactor, "running", False) else None

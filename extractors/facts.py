@@ -35,7 +35,7 @@ from extractors.rules_hours import find_office_hours
 from extractors.rules_quantities import find_ages, find_amounts, find_durations, find_rates
 from extractors.tokenizer import split_for_sudachi
 
-EXTRACTOR_VERSION = "facts-5"
+EXTRACTOR_VERSION = "facts-6"
 
 _BOILERPLATE_RE = re.compile(r"ページ(?:番号|ID)\s*[:：]?\s*[0-9０-９\-－]+")
 
@@ -48,7 +48,7 @@ _NUMERIC_RULES: tuple[tuple[Callable[[LineView], list[Candidate]], tuple[str, ..
     (find_amounts, ("円",)),
     (find_rates, ("%", "割", "分の", "パーセント")),
     (find_ages, ("歳", "才")),
-    (find_durations, ("月", "年", "週", "日", "時間", "分")),
+    (find_durations, ("月", "年", "週", "日", "時間", "分", "秒")),
 )
 _HAS_NUMBER = re.compile("[0-9元]|月末|半[年日]")  # 毎月末, 半年, 半日 have no digit
 

@@ -6,7 +6,10 @@ space -> " ", half-width katakana -> full-width, ㍻ -> 平成 ...) plus an expl
 * 〜 (U+301C), ～ (U+FF5E) and ∼ (U+223C) always become ``~`` (a range marker);
 * ‐ ‑ ‒ – — ― − ー ｰ become ``-`` only when both neighbours are digits, also across up to two
   spaces on each side (``03ー5984`` is a phone number and so is the PDF's ``5 ‐ 3312``;
-  ``メートル`` keeps its long-vowel mark).
+  ``メートル`` keeps its long-vowel mark); a dash right after a katakana and before no digit or Latin letter
+  is that mark (``センタ－`` -> ``センター``: typed with the wrong key). A comma before one or two digits and
+  万/億/兆 is a decimal point (``13,4万円`` = 134,000 yen: thousands take three digits), and a space between a
+  number and its multiplier goes (``月額15 万円``).
 
 Kanji numerals are *not* rewritten here: whether 一 is a number depends on the word it is in
 (一部, 一時金, 統一), which is decided with Sudachi in ``extractors.lineview``.
@@ -32,6 +35,11 @@ from functools import lru_cache
 
 WAVE_DASHES = "\u301c\uff5e\u223c"
 DIGIT_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+# a dash right after a katakana (not before a digit or a Latin letter) is the long-vowel mark: 北海道立動物愛護センタ－
+_KANA_DASH_RE = re.compile(f"(?<=[ァ-ヺ])[-{DIGIT_DASHES.replace(chr(0x30FC), '')}](?![0-9A-Za-z])")
+# a comma before one or two digits and a multiplier is a decimal point (thousands take three digits): 13,4万円
+_DECIMAL_COMMA_RE = re.compile(r"(?<=[0-9]),(?=[0-9]{1,2} ?[万億兆])")
+_MULTIPLIER_GAP_RE = re.compile(r"(?<=[0-9]) (?=[万億兆]円?)")
 _DIGIT_DASH_RE = re.compile(f"(?<=[0-9])( {{0,2}})[{DIGIT_DASHES}](?= {{0,2}}[0-9])")
 
 
@@ -174,11 +182,27 @@ def normalize(text: str) -> Mapped:
         if out2 != out:
             out = out2
             changed = True
-    if not changed:
+    if "-" in out or any(c in out for c in DIGIT_DASHES):
+        out2 = _KANA_DASH_RE.sub("ー", out)  # センタ－ (a dash typed for the long-vowel mark): 1:1 as well
+        if out2 != out:
+            out = out2
+            changed = True
+    if "," in out:
+        out2 = _DECIMAL_COMMA_RE.sub(".", out)  # 「月額13,4万円」: 1:1 as well
+        if out2 != out:
+            out = out2
+            changed = True
+    gaps = [m.start() for m in _MULTIPLIER_GAP_RE.finditer(out)] if " " in out else []
+    if not changed and not gaps:
         return Mapped(text, None, None, len(text))
     if not starts:  # only the 1:1 dash replacement happened
         starts = list(range(len(text)))
         ends = list(range(1, len(text) + 1))
+    if gaps:  # 「月額15 万円」: the space between a number and its multiplier goes (the span still covers it)
+        drop = set(gaps)
+        out = "".join(c for i, c in enumerate(out) if i not in drop)
+        starts = [x for i, x in enumerate(starts) if i not in drop]
+        ends = [x for i, x in enumerate(ends) if i not in drop]
     return Mapped(out, starts, ends, len(text))
 
 

@@ -42,7 +42,7 @@ _CHAIN_SUFFIXES = ("部", "局", "本部", "事務局")
 # units that need the document's contact context to count (they also name rooms, facilities, venues)
 WEAK_SUFFIXES = ("室", "センター", "事務所", "出張所", "支所")
 # cheap line filter before Sudachi: a unit word that is not part of 課税/課程/放課後/関係/係る
-_DEPT_TRIGGER = re.compile("(?<!放)課(?![税程題])|(?<![関連])係(?![るりれろらわ数])|室|センター|事務所|出張所|支所|委員会|署(?!名)|駐在所|保健所")
+_DEPT_TRIGGER = re.compile("(?<!放)課(?![税程題])|(?<![関連])係(?![るりれろらわ数])|室|センター|事務所|出張所|支所|委員会|署(?!名)|駐在所|保健所|会事務局")
 _NOT_DEPARTMENTS = (
     "課室", "学習室", "集会室", "事務室", "居室", "会議室", "和室", "洋室", "教室", "浴室", "控室",
     "研修室", "待合室", "授乳室", "図書室", "談話室", "調理室", "更衣室", "休憩室", "自習室", "病室",
@@ -54,7 +54,9 @@ _ANAPHORIC_PREFIXES = frozenset({"本", "当", "同", "両", "貴", "該"})
 _GENERIC_UNITS = frozenset({"所管課", "担当課", "主管課", "関係課", "担当係", "当センター", "同センター", "本センター",
                             "部署", "各部署", "関係部署", "担当部署", "所管部署", "担当窓口課", "支所",
                             "管理支所", "管轄支所", "管理事務所", "所管事務所", "管轄事務所",
-                            "届出受理事務所", "受理事務所"})  # role names
+                            "届出受理事務所", "受理事務所",
+                            # unit types without a name: 消防署・支署, 事務局にて配布
+                            "支署", "分署", "本署", "支局", "支援センター", "事務局"})  # role names
 # kinds of (national, prefectural) offices that need a place in their name: 旭川年金事務所 is a unit,
 # 年金事務所 alone (「窓口又は年金事務所へご相談ください」, 「最寄りの保健所に提出」) names none, unless a
 # contact line names it so (「問 警察署 ☎ 2-0110」: the area's own station)
@@ -68,6 +70,8 @@ _ASK_WORDS = frozenset({"問", "問い合わせ", "お問い合わせ", "問合�
 _LEAD_WORDS = frozenset({"問", "問い", "問合せ", "問い合わせ", "お問い合わせ", "担当", "窓口", "宛先", "所属"})
 # nouns that may follow a unit without making it a modifier: 役場住民課窓口, 保健福祉センター内
 _UNIT_TAILS = frozenset({"窓口", "内", "前", "宛", "宛て", "あて"})
+# the unit's own media after it name the unit: 横浜市動物愛護センター公式X, …センターホームページ
+_OWN_MEDIA = ("公式", "ホームページ", "ウェブサイト")
 # staff of the unit after it: 保健福祉センター保健師, 経済課担当職員 (the unit is still the one meant)
 _STAFF_ENDINGS = ("師", "員", "士", "者")
 # a unit followed by one of these is part of a job title (中井経済課長, 北川住民課参事)
@@ -79,6 +83,10 @@ _LOANWORD_RE = re.compile(r"[ァ-ヴーA-Za-z]+")
 _ATTACHED_RE = re.compile(
     r"(?:内閣府|内閣官房|[一-龥]{1,6}?[省庁])(?:[一-龥]{1,8}?官(?:\([^()]{1,12}\))?付)+")
 _WIDE_BRACKETS = str.maketrans("()", "（）")
+# a unit of whichever municipality (or every one) the reader has: お住まいの市区町村の…課, 全国の…センター
+_ANY_MUNICIPALITY = ("市区町村", "区市町村", "市町村", "都道府県", "自治体")
+_ANY_MUNICIPALITY_RE = re.compile(r"(?:市区町村|区市町村|市町村|都道府県|自治体|全国)の?\s*$")
+_SELF_PREFIX_RE = re.compile(r"(?:本|当)(?:村|町|市|区)(?=[一-龥ァ-ヴ])")
 
 
 def find_departments(lv: LineView) -> list[Candidate]:
@@ -101,6 +109,11 @@ def find_departments(lv: LineView) -> list[Candidate]:
             continue  # 保健福祉センター及び村立診療所の清掃委託: the building a contract works on
         if text[s:e].startswith("各") or text[max(0, s - 1):s] == "各":
             continue  # 各総合福祉事務所(の相談係): every office of a kind, not one department
+        if _ANY_MUNICIPALITY_RE.search(text, max(0, s - 12), s) or text.startswith(_ANY_MUNICIPALITY, s):
+            continue  # お住まいの市区町村の児童課, 全国の精神保健福祉センター, 都道府県公安委員会: a unit type, no unit
+        self_ref = _SELF_PREFIX_RE.match(text, s)
+        if self_ref and self_ref.end() < e:
+            s = self_ref.end()  # 本村総務課総務財政室: "this village's" is not part of the name
         a, b = lv.norm_to_line(s, e)
         out.append(Candidate("department", re.sub(r"\s+", "", text[s:e]), a, b, P_DEPARTMENT))
     return out
@@ -255,6 +268,8 @@ def _departments_in(run: list[Token]) -> list[tuple[int, int, str]]:
         k += 1
     if last_unit is None:
         end = run[-1]
+        if end.surface.endswith("事務局") and len(run) - start > 1 and run[-2].surface.endswith("会"):
+            return out + _finish(run, start, len(run) - 1)  # 上川町村会事務局, 大会事務局: the office of a named body
         if len(run) - start > 1 or len(end.surface) > 1:
             if chained and _unit_end(run, len(run) - 1, start) in _CHAIN_SUFFIXES and end.pos[2] != "副詞可能":
                 out.append((run[start].start, end.start + len(end.surface), "head"))  # 環境部 (一部 is not)
@@ -268,7 +283,7 @@ def _departments_in(run: list[Token]) -> list[tuple[int, int, str]]:
             return out  # 中井経済課長: a person's title
         # staff of the unit (保健福祉センター保健師, 経済課担当職員) or a staff name after it (会計課金徳)
         staff = all(t.surface == "担当" or t.surface.endswith(_STAFF_ENDINGS) or t.pos[2] == "人名" for t in tail)
-        if not staff and not (len(tail) == 1 and tail[0].surface in _UNIT_TAILS):
+        if not staff and not (len(tail) == 1 and tail[0].surface in _UNIT_TAILS) and not words.startswith(_OWN_MEDIA):
             return out  # 保健福祉センターだより, 給食センター方式: the unit modifies the noun after it
     return out + _finish(run, start, last_unit)
 

@@ -44,6 +44,8 @@ _CLOSED_AFTER_RE = re.compile(r"\s*(?:は|の間は?)\s*[^\s、。,()]{0,12}?(?:
 _EXCEPT_BRACKET_RE = re.compile(r"\([^()]{1,16}?(?:を除く|除く|を除き|除き)\)\s*$")
 # days written after the times without a bracket: 8:30~17:15 月~金 (then the end of the line or a break)
 _TRAIL_DAYS_RE = re.compile(r"\s*(?P<sel>[月火水木金土日祝曜平第毎週・、~ー\-からと及びおよ]{1,16}?)(?=\s|$|[。,(])")
+_ONLY_RE = re.compile(r"\s*(?:のみ|だけ)$")
+_HOLIDAY_CASE_RE = re.compile(r"(?:祝日|祝祭日|休日)の場合は\s*$")
 _TRAIL_SEL_RE = re.compile(r"\s*\(\s*(?P<sel>[^()\n]{1,16}?)\s*(?:\)|(?=\()|$)")
 
 
@@ -201,9 +203,15 @@ def find_office_hours(lv: LineView) -> list[Candidate]:
         if days is None:
             tm = _TRAIL_SEL_RE.match(text, end) or _TRAIL_DAYS_RE.match(text, end)
             if tm:
-                trailing = parse_days(tm.group("sel"))
+                sel = tm.group("sel")
+                only = _ONLY_RE.search(sel)  # (平日のみ): the days, without the word "only"
+                trailing = parse_days(sel[:only.start()] if only else sel)
                 if trailing:
-                    days, end = trailing, tm.end("sel")
+                    days, end = trailing, tm.end("sel") - (len(sel) - only.start() if only else 0)
+        if days is None:
+            holiday = _HOLIDAY_CASE_RE.search(text, max(floor, span_start - 12), span_start)
+            if holiday:  # 祝日の場合は9:30~16:30: the window of public holidays
+                days, span_start = "PH", holiday.start()
         if _CLOSED_AFTER_RE.match(text, end):
             floor, i = end, j
             continue  # 16:30~17:30はリフト一時運休: when it is closed, not opening hours

@@ -30,16 +30,19 @@ _DURATION_RE = re.compile(
     (?:(?P<nights>[0-9]{{1,2}})泊(?P<d2>[0-9]{{1,2}})日
       |(?P<y>[0-9]{{1,4}}(?:\.[0-9])?)(?:{_YEAR_UNITS})(?!度|生|目|[0-9]+月)(?:(?P<mo2>[0-9]{{1,4}})(?:{_MONTH_UNITS})|(?P<yhalf>半)(?!ば))?
       |(?P<mo>[0-9]{{1,4}})(?:{_MONTH_UNITS})
+      |(?P<mo3>[0-9]{{1,3}})月(?=間|\s*(?:以上|以内|未満|を超|を限度))
       |(?P<w>[0-9]{{1,4}})(?P<wk>週間|週)(?!目)
       |(?P<d>[0-9]{{1,4}}(?:\.[0-9])?)日(?!目)
       |(?P<h>[0-9]{{1,4}}(?:\.[0-9]{{1,2}})?)時間(?:(?P<hmi>[0-9]{{1,4}})分(?!の)|(?P<hhalf>半))?
       |(?P<mi>[0-9]{{1,4}})分(?!の|団|野|類|割|析|校|館|室|担|配|布|別|譲|会|署|娩|岐|散|解|量|母|子|数|裂|離|冊)
+      |(?P<s>[0-9]{{1,4}})秒
     )(?P<kan>間(?!隔))?""",
     re.VERBOSE,
 )
 _ERA_BEFORE = re.compile(r"(?:明治|大正|昭和|平成|令和|[MTSHR])\s*$")
 _DATE_BEFORE = re.compile(r"[0-9]\s*月\s*$|[0-9]年\s*$")  # 4月10日, 令和7年 ... not lengths
 # 9時30分 is a time of day, 2割5分 a rate, 44度43分 an angle
+_SECONDS_OF_CLOCK_BEFORE = re.compile(r"[0-9]\s*分\s*$|[0-9]:[0-9]{2}:\s*$")
 _CLOCK_BEFORE = re.compile(r"[0-9]\s*[時割度]\s*$|[0-9]:\s*$")
 # frequencies (2か月に1回, 3年ごと, 30分間隔), rate bases (1時間あたり500円, 1日につき, 30分単位) and
 # ticket names (1日券, 4時間券, 1日乗車券, 1日フリーパス: a product of a price list, not a length of time)
@@ -48,20 +51,31 @@ _NOT_A_LENGTH = re.compile(r"\s*(?:に\s*[0-9]+\s*(?:回|度)|ごと|毎|おき|
 _CONTEXT_AFTER = re.compile(
     r"\s*(?:前|後|程度|ほど|くらい|ぐらい|を?経過|が経過|周期|分|タイプ|契約|更新|保証|据置|据え置き|"
     r"[をが]?超え|を?超過|に満たな|に達|有効|かか[りるっ]|を要|"
-    r"コース|プラン|前納|納付|一括払|"
+    r"コース|プラン|前納|納付|一括払|に(?:わた|渡)[りっる]|に及[ぶびん]|"
     r"(?:以上)?(?:居住|在住|勤務|在職|在籍|継続|連続)|"
     r"の(?:貸付|貸与|期間|任期|契約|猶予|据置|返済|延長|研修|在籍|勤務|居住|雇用|保存|保管|継続|実務|経験|有効))"
 )
 # 任期は3年, 契約期間:1年, 在籍期間 | 2年, 同じ期間(2年): the word may be the topic of the sentence, a table
 # header, or stand before the length in brackets
-_CONTEXT_BEFORE = re.compile(r"(?:最長|最短|最低|最大|通算|約|概ね|おおむね|およそ|期間|任期|年数|勤続|在職|在籍|築|満)"
+_CONTEXT_BEFORE = re.compile(r"(?:最長|最短|最低|最大|通算|約|概ね|おおむね|およそ|期間|任期|年数|勤続|在職|在籍|築|満|"
+                             r"(?<![午最])後)"
                              r"\s*(?:(?:[はがも:|で(]|して)\s*)?$")
 # 交付日から3年, 発行日から1年, 転入後から10日: a length counted from a day named in words (not 4月1日から3日)
 _FROM_BEFORE = re.compile(r"(?:[^0-9\s]日|後|時点)\s*から\s*$")
 _DAY_RANGE_AFTER = re.compile(r"\s*(?:~|-|から)\s*[0-9]{1,2}日")  # 期間 | 10日~20日: days of a month
 _RANGE_GAP = re.compile(r"\s*(?:から|~|-)\s*")
+_CELL_BEFORE = re.compile(r"(?:^|\|)\s*$")
+_CELL_AFTER = re.compile(r"\s*(?:\||$)")
+# 4月1~3日, 毎月1~3日 (days of a month); 週2~3日, 月に3~4日, 年間120日 (days per week, month or year: a frequency)
+_DAYS_OF_MONTH_BEFORE = re.compile(r"(?:[0-9]\s*月|毎月|月|毎|翌|同|前|当|週|年|年間|(?:週|月|年)\s*(?:に|あたり|当たり))\s*$")
+# between a length and its alternative for other people: 2日(幼児は3日), 5年(大学生は4年
+_PER_WEEK_BEFORE = re.compile(r"(?:週|月に|週に)\s*$")
+_PORTION_AFTER = re.compile(r"分(?!の?[0-9])")
+_ALTERNATIVE_GAP = re.compile(r"\s*\(\s*[^()0-9]{1,8}?(?:は|:)\s*")
 _RANGE_LOW = re.compile(r"(?<![0-9.\-])([0-9]{1,4})\s*~\s*$")  # 3~4時間
-_AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]{{1,3}})(?:歳|才)|{_NUM}(?:歳|才)")
+_AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]{{1,3}})(?:歳|才)|{_NUM}(?:歳|才)"
+                     r"|(?<![0-9.,])([0-9]{1,2}),([0-9]{1,2})(?:歳|才)")  # 5,6歳: two neighbouring ages
+_AGE_MONTHS_AFTER = re.compile(r"\s*[0-9]{1,2}\s*(?:か月|ヶ月|カ月|ヵ月|ケ月|箇月)")
 
 
 def _number(s: str) -> int | float:
@@ -101,6 +115,8 @@ def find_amounts(lv: LineView) -> list[Candidate]:
             if (_written_multiplier(lv, m.start(1), m.end(1)) < scale and low * scale <= high
                     and not text.startswith("円", m.end(1))):
                 low = _number(str(Decimal(m.group(1)) * scale))
+            if low > high:  # 月額43,160円〜10,180円: a range written from its top
+                low, high = high, low
             value, extra = low, {"max": high}
         if isinstance(value, float) or isinstance(extra.get("max", 0), float):
             continue  # fractional yen: not an amount we understand
@@ -135,7 +151,7 @@ def find_rates(lv: LineView) -> list[Candidate]:
     return out
 
 
-_UNITS = (("y", "Y"), ("mo", "M"), ("w", "W"), ("d", "D"), ("h", "H"), ("mi", "M"))
+_UNITS = (("y", "Y"), ("mo", "M"), ("w", "W"), ("d", "D"), ("h", "H"), ("mi", "M"), ("s", "S"))
 
 
 # a decimal of a unit is a whole number of the next smaller one: 6.5時間 = 6h30m, 1.5年 = 1y6m, 0.5日 = 12h
@@ -146,8 +162,8 @@ def _parts(m: re.Match[str]) -> dict[str, int] | None:
     """The numbers of one duration match by unit (1年6か月 -> {"y": 1, "mo": 6}, 2泊3日 -> {"d": 3},
     6.5時間 -> {"h": 6, "mi": 30}); None when a decimal is not a whole number of the smaller unit."""
     g = m.groupdict()
-    raw = {"y": g["y"], "mo": g["mo"] or g["mo2"], "w": g["w"], "d": g["d"] or g["d2"], "h": g["h"],
-           "mi": g["mi"] or g["hmi"]}
+    raw = {"y": g["y"], "mo": g["mo"] or g["mo2"] or g["mo3"], "w": g["w"], "d": g["d"] or g["d2"], "h": g["h"],
+           "mi": g["mi"] or g["hmi"], "s": g["s"]}
     parts: dict[str, int] = {}
     if g["yhalf"]:
         raw["mo"] = "6"  # 2年半 = 2 years 6 months
@@ -179,7 +195,7 @@ def _duration_value(parts: dict[str, int]) -> str:
 
 def _always(m: re.Match[str], parts: dict[str, int]) -> bool:
     """か月, 週間, 時間, minutes, ...間 and N泊M日 are lengths of time by themselves; 年, 週, 日 are not."""
-    return bool(m.group("kan") or m.group("wk") == "週間" or m.group("nights") or {"mo", "h", "mi"} & parts.keys())
+    return bool(m.group("kan") or m.group("wk") == "週間" or m.group("nights") or {"mo", "h", "mi", "s"} & parts.keys())
 
 
 # 半年 = P6M, 半日 = PT12H (as 0.5日); not 前半/後半/上半 (halves of a period), 半年度, 半ば
@@ -225,9 +241,13 @@ def find_durations(lv: LineView) -> list[Candidate]:
             continue
         if parts.keys() == {"mi"} and _CLOCK_BEFORE.search(before):
             continue
+        if parts.keys() == {"s"} and _SECONDS_OF_CLOCK_BEFORE.search(before):
+            continue  # 9時30分15秒: a time of day
         if _NOT_A_LENGTH.match(text, m.end()):
             continue
         ok = (_always(m, parts) or bool(_CONTEXT_AFTER.match(text, m.end()))
+              # no month has a 32nd day: 交通事故死ゼロ 1,059日 is a length (not 年間120日: days per year)
+              or (parts.keys() == {"d"} and parts["d"] > 31 and not _DAYS_OF_MONTH_BEFORE.search(before))
               or (bool(m.group("y") or m.group("d") or m.group("w"))
                   and bool(_CONTEXT_BEFORE.search(before) or _FROM_BEFORE.search(before))
                   and not (m.group("d") and _DAY_RANGE_AFTER.match(text, m.end()))))
@@ -238,18 +258,33 @@ def find_durations(lv: LineView) -> list[Candidate]:
                 found.append((m, dict(_HALF_VALUES[m.group("u")]), True))
         found.sort(key=lambda x: x[0].start())
     out = []
+    previous_end = -1  # end of the last accepted duration
     for i, (m, parts, ok) in enumerate(found):
         end, quals = suffix_qualifiers(text, m.end(), DURATION_SUFFIXES)
+        lo = _RANGE_LOW.search(text, max(0, m.start() - 8), m.start()) if len(parts) == 1 else None
+        if lo and int(lo.group(1)) >= next(iter(parts.values())):
+            lo = None
         if not ok and not (set(quals) - {"まで"}):
             nxt = found[i + 1] if i + 1 < len(found) else None
-            if not (nxt and nxt[2] and _RANGE_GAP.fullmatch(text, m.end(), nxt[0].start())):
+            ok = bool(nxt and nxt[2] and _RANGE_GAP.fullmatch(text, m.end(), nxt[0].start()))
+            # 感染症 | 2~7日 | 発熱 (a 潜伏期間 column): a range of days that is a whole table cell of a row without
+            # a month is a length; 旭川会場(17~19日( under a row of dates, 毎月1~3日 and 4月1~3日 are days of a month
+            ok = ok or bool(lo and "d" in parts and "月" not in text and _CELL_BEFORE.search(text, 0, lo.start())
+                            and _CELL_AFTER.match(text, end))
+            # 解熱後2日(幼児は3日)を経過: the alternative in brackets right after a length is one too
+            ok = ok or (previous_end >= 0 and bool(_ALTERNATIVE_GAP.fullmatch(text, previous_end, m.start())))
+            if not ok:
                 continue
+        if end == m.end() and parts.keys() == {"d"} and _PORTION_AFTER.match(text, end):
+            end += 1  # 3日分の水, 313日分: days' worth, written with the length (直近1年分 keeps 分 outside, as the gold has it)
+        if parts.keys() == {"d"} and not (set(quals) - {"まで"}) and _PER_WEEK_BEFORE.search(
+                text, max(0, (lo.start() if lo else m.start()) - 4), lo.start() if lo else m.start()):
+            continue  # 週2~3日の勤務, 月に4日: days per week or month, a frequency
         value, extra, start = _duration_value(parts), {}, m.start()
-        lo = _RANGE_LOW.search(text, max(0, m.start() - 8), m.start())
-        if lo and len(parts) == 1:
+        if lo:
             (unit, n), = parts.items()
-            if int(lo.group(1)) < n:
-                value, extra, start = _duration_value({unit: int(lo.group(1))}), {"max": value}, lo.start()
+            value, extra, start = _duration_value({unit: int(lo.group(1))}), {"max": value}, lo.start()
+        previous_end = end
         a, b = lv.view_to_line(start, end)
         out.append(Candidate("duration", value, a, b, P_DURATION, quals, extra))
     return out
@@ -268,15 +303,21 @@ def find_ages(lv: LineView) -> list[Candidate]:
         if text.startswith("代", m.end()):
             continue  # 20~30歳代: people in their twenties and thirties
         start = m.start()
-        if m.group(3) is not None:
+        if m.group(4) is not None:
+            value, extra = _number(m.group(4)), {"max": _number(m.group(5))}
+            if not value < extra["max"] <= MAX_AGE:
+                continue
+        elif m.group(3) is not None:
             value, extra = _number(m.group(3)), {}
+            if _AGE_MONTHS_AFTER.match(text, m.end()):
+                continue  # 1歳2か月: an age that is no whole number of years
         else:
             low, high = _number(m.group(1)), _number(m.group(2))
             if low < high <= MAX_AGE:
                 value, extra = low, {"max": high}
             else:
                 value, extra, start = high, {}, m.start(2)
-        if value > MAX_AGE:
-            continue
+        if value > MAX_AGE or isinstance(value, float):
+            continue  # 0.5歳程度: no age in years
         out.append(_qualified(lv, "age", value, start, m.end(), P_AGE, extra, prefix=False))
     return out

@@ -120,9 +120,9 @@ def test_window_without_weekdays_is_mo_fr_from_its_context(lines: tuple[str, ...
 def test_weekday_context_is_not_taken_from_other_words() -> None:
     assert rows("休館日 | 月曜日（祝日の場合は翌平日）", "開館時間 | 午前10時〜午後4時", kind="office_hours") == [
         ("10:00-16:00", "午前10時〜午後4時")]
-    # the window's own line names other days: the previous line's 平日 is not its days
+    # the window's own line names other days (「…のみ」: only those): the previous line's 平日 is not its days
     assert rows("平日 | 9:00-17:00", "10:00-15:00（第2・第4土曜のみ）", kind="office_hours") == [
-        ("Mo-Fr 09:00-17:00", "平日 | 9:00-17:00"), ("10:00-15:00", "10:00-15:00")]
+        ("Mo-Fr 09:00-17:00", "平日 | 9:00-17:00"), ("Sa[2,4] 10:00-15:00", "10:00-15:00（第2・第4土曜")]
     assert rows("第2・第4土曜 | 10:00-15:00", kind="office_hours") == [
         ("Sa[2,4] 10:00-15:00", "第2・第4土曜 | 10:00-15:00")]
 

@@ -111,7 +111,7 @@ def test_reextract_brings_history_of_the_previous_extractor_up_to_date(memory_wa
     import extractors.facts
 
     current = extractors.facts.EXTRACTOR_VERSION
-    assert current == "facts-5"
+    assert current == "facts-6"
     crawl_files(memory_warehouse, demo_site("v1"), sources=NERIMA_SOURCE)
     crawl_files(memory_warehouse, demo_site("v2"), sources=NERIMA_SOURCE)
     monkeypatch.setattr(extractors.facts, "EXTRACTOR_VERSION", "facts-1")

@@ -5,13 +5,13 @@
     python -m benchmarks.extract_quality --split dev2 -v  # ... and every mismatch
     python -m benchmarks.extract_quality --ablation       # also the regex-only baseline (sudachi=False)
 
-Splits: "existing" is the first gold (seeds, demo pages, one newsletter article); "dev", "opened"
-and "heldout" are the real 音威子府村 pages and newsletters of issue 11; "dev2" and "heldout2" the
-second round (five other governments' real pages, ten newsletters never used before); "dev3" and
-"heldout3" the third (articles of the dev-side newsletters no earlier gold covers); see
-tests/support/gold.py for the split rules. Tune on dev/dev2/dev3, never on the sealed splits ("heldout",
-"heldout2") nor on "heldout3": for those only the per-kind table is printed, never a document's
-mismatches (not even with -v). The exit code is 1 when the EXISTING gold is below its targets (the new splits have no
+Splits: "existing" is the first gold (seeds, demo pages, one newsletter article); "dev" and "opened" are the
+real 音威子府村 pages and newsletters of issue 11 (the held-out half of round 1, opened); "dev2" and "opened2"
+the second round (five other governments' real pages, ten newsletters; its held-out half opened at round 4);
+"dev3" and "heldout3" the third (articles of the dev-side newsletters no earlier gold covers); "dev4" and
+"heldout4" the fourth (national program texts, one spreadsheet row each); see tests/support/gold.py for the
+split rules. Tune on the dev and opened splits, never on "heldout3" or the sealed "heldout4": for those only the
+per-kind table is printed, never a document's mismatches (not even with -v). The exit code is 1 when the EXISTING gold is below its targets (the new splits have no
 floors yet); the cases and the scoring are in ``tests/support/gold.py`` (shared with the gold tests).
 """
 

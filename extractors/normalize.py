@@ -36,7 +36,8 @@ from functools import lru_cache
 WAVE_DASHES = "\u301c\uff5e\u223c"
 DIGIT_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
 # a dash right after a katakana (not before a digit or a Latin letter) is the long-vowel mark: 北海道立動物愛護センタ－
-_KANA_DASH_RE = re.compile(f"(?<=[ァ-ヺ])[-{DIGIT_DASHES.replace(chr(0x30FC), '')}](?![0-9A-Za-z])")
+_KANA_DASH_CHARS = "-" + DIGIT_DASHES.replace("\u30fc", "").replace("\uff70", "")  # (ー itself, ｰ is NFKC'd to it)
+_KANA_DASH_RE = re.compile(f"(?<=[ァ-ヺ])[{_KANA_DASH_CHARS}](?![0-9A-Za-z])")
 # a comma before one or two digits and a multiplier is a decimal point (thousands take three digits): 13,4万円
 _DECIMAL_COMMA_RE = re.compile(r"(?<=[0-9]),(?=[0-9]{1,2} ?[万億兆])")
 _MULTIPLIER_GAP_RE = re.compile(r"(?<=[0-9]) (?=[万億兆]円?)")
@@ -182,17 +183,18 @@ def normalize(text: str) -> Mapped:
         if out2 != out:
             out = out2
             changed = True
-    if "-" in out or any(c in out for c in DIGIT_DASHES):
+    if any(c in out for c in _KANA_DASH_CHARS):
         out2 = _KANA_DASH_RE.sub("ー", out)  # センタ－ (a dash typed for the long-vowel mark): 1:1 as well
         if out2 != out:
             out = out2
             changed = True
-    if "," in out:
+    multiplier = "万" in out or "億" in out or "兆" in out
+    if multiplier and "," in out:
         out2 = _DECIMAL_COMMA_RE.sub(".", out)  # 「月額13,4万円」: 1:1 as well
         if out2 != out:
             out = out2
             changed = True
-    gaps = [m.start() for m in _MULTIPLIER_GAP_RE.finditer(out)] if " " in out else []
+    gaps = [m.start() for m in _MULTIPLIER_GAP_RE.finditer(out)] if multiplier and " " in out else []
     if not changed and not gaps:
         return Mapped(text, None, None, len(text))
     if not starts:  # only the 1:1 dash replacement happened

@@ -139,6 +139,18 @@ heldout3 measurement, for the layout of their days and windows. Conventions the 
     (「最寄りの保健所」) names none; on a contact line a unit whose last character the printer dropped
     (「自衛隊旭川地方協力本部名寄出張」) is the unit as printed; a prefecture's 局 on a ㉄ line
     (「北海道環境生活部アイヌ政策推進局」) is one; a national observatory (旭川地方気象台) is none.
+
+Fourth round (issue 11, "dev4"/"heldout4"): national program texts, the rows with three or more numbers of the sheet
+内閣官房チャットボットから抽出 in ``datasets/civichat/source_xlsx/`` (one document per row: a block per non-empty
+line of columns J..Q, :func:`program_document`), annotated by reading in ``tests/gold/progs4_r<row>.json``; held out
+when sha256 of the stem is odd (:func:`fourth_split`, fixed before anything was measured: 17 of 52 rows). At this
+round the held-out halves of rounds 1 and 2 ("heldout", "heldout2" in their files) were opened after three
+measurements each and are scored as "opened" / "opened2"; "heldout4" is the sealed split. Conventions it adds:
+  * 「N日分」 keeps 分 in the span (P3D over 「3日分」; 「1年分」 keeps it outside, as the dev gold has it);
+    「36月以上」 is the duration P36M (a count of months with a bound is no date); a unit of the reader's own,
+    unnamed municipality (「お住まいの市区町村の児童課」) or of every one (「全国の…センター」) is no department;
+    「月額43,160円〜10,180円」 is one amount 10180 with max 43160; 「13,4万円」 (a decimal comma) is 134000;
+    「8,500円が加算」 has the qualifier 加算 (を/が may stand between, as for 上限).
 """
 
 from __future__ import annotations

@@ -546,7 +546,7 @@ def _resolve_departments(facts: list[Fact], lines: _LineIndex, tables: _Tables |
         elif not _is_weak(f.value):
             confirmed.update(_segments(f.value))
         elif (_in_contact(f, lines, contacts) or _listed_with_institutions(f, lines)
-              or _followed_by_person(lines.text[f.end:f.end + 6])
+              or _followed_by_person(lines.text[f.end:f.end + 6]) or _office_line(f, lines)
               or (tables is not None and tables.names_contacts(f.start))):
             confirmed.add(_core(f.value))
         else:
@@ -563,6 +563,14 @@ def _is_venue(f: Fact, lines: _LineIndex, contacts: list[int]) -> bool:
         return False
     i = bisect.bisect_left(contacts, f.end)
     return not (i < len(contacts) and contacts[i] < min(b, f.end + 15))
+
+
+def _office_line(f: Fact, lines: _LineIndex) -> bool:
+    """A …室 with a name of three characters or more that is its line's whole text (復興総室, 建築審査室: the
+    office in charge, as a record or a page's footer names it); rooms (会議室, 相談室) have shorter names."""
+    a, b = lines.span(lines.number(f.start))
+    return (f.value.endswith("室") and len(f.value) >= 4
+            and lines.text[a:f.start].strip(" ・◇◆●○■□") == "" and lines.text[f.end:b].strip() == "")
 
 
 def _named_elsewhere(name: str, confirmed: set[str]) -> bool:

@@ -46,7 +46,7 @@ _NUMERIC_RULES: tuple[tuple[Callable[[LineView], list[Candidate]], tuple[str, ..
     (find_office_hours, ("時", ":")),
     (find_addresses, ("-", "丁目", "番", "字")),
     (find_amounts, ("円",)),
-    (find_rates, ("%", "割", "分の", "パーセント")),
+    (find_rates, ("%", "割", "分の", "パーセント", "/")),
     (find_ages, ("歳", "才")),
     (find_durations, ("月", "年", "週", "日", "時間", "分", "秒")),
 )

@@ -140,9 +140,18 @@ def _char_class(chars: list[str]) -> str:
     return "".join(out)
 
 
+# circled numbers (①-⑳, ㉑-㉟, ㊱-㊿) are list markers: NFKC would glue their digit to the number after them
+# (「②50歳に達している者」 -> "250歳"); they become "(2)" instead
+_CIRCLED = {chr(0x2460 + i): f"({i + 1})" for i in range(20)} | {chr(0x3251 + i): f"({21 + i})" for i in range(15)} | {
+    chr(0x32B1 + i): f"({36 + i})" for i in range(15)}
+
+
 def _normalize_group(group: str) -> str:
     if group in WAVE_DASHES:
         return "~"
+    circled = _CIRCLED.get(group)
+    if circled:
+        return circled
     return unicodedata.normalize("NFKC", group)
 
 

@@ -23,7 +23,7 @@ _SUFFIX_RE = re.compile(
 _LOOKBACK = 16
 
 DATE_SUFFIXES = frozenset({"現在", "まで", "以降", "以前", "から", "より"})
-DURATION_SUFFIXES = frozenset({"以内", "以上", "未満", "以下", "を限度", "まで"})
+DURATION_SUFFIXES = frozenset({"以内", "以上", "未満", "以下", "を限度", "上限", "まで"})  # 上限: 4年を上限
 
 
 def prefix_qualifiers(text: str, start: int) -> tuple[int, list[str]]:

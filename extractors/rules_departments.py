@@ -283,7 +283,10 @@ def _departments_in(run: list[Token]) -> list[tuple[int, int, str]]:
             return out  # 中井経済課長: a person's title
         # staff of the unit (保健福祉センター保健師, 経済課担当職員) or a staff name after it (会計課金徳)
         staff = all(t.surface == "担当" or t.surface.endswith(_STAFF_ENDINGS) or t.pos[2] == "人名" for t in tail)
-        if not staff and not (len(tail) == 1 and tail[0].surface in _UNIT_TAILS) and not words.startswith(_OWN_MEDIA):
+        # a post of the unit after it (生活福祉課子ども女性相談主査): the unit is the one to contact
+        post = len(tail) > 1 and tail[-1].surface in _TITLES and all(t.pos[2] != "人名" for t in tail)
+        if (not staff and not post and not (len(tail) == 1 and tail[0].surface in _UNIT_TAILS)
+                and not words.startswith(_OWN_MEDIA)):
             return out  # 保健福祉センターだより, 給食センター方式: the unit modifies the noun after it
     return out + _finish(run, start, last_unit)
 

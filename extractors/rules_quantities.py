@@ -23,6 +23,10 @@ _AMOUNT_RE = re.compile(
 _PERCENT_RE = re.compile(rf"{_NUM}(?:%|パーセント)")
 _WARI_RE = re.compile(r"(?<![0-9.])([0-9]{1,2})割(?:([0-9])分)?(?:([0-9])厘)?")
 _FRACTION_RE = re.compile(r"(?<![0-9.])([0-9]{1,6})分の([0-9]{1,6})(?![0-9])")
+# a slash fraction that is a share: ÷30日×(2/3), 月額×1/12, 税額の1/2を減額, 費用の1/2を助成, 一定(3/10)以上減少
+_SLASH_FRACTION_RE = re.compile(r"(?<![0-9./])([0-9]{1,3})/([0-9]{1,3})(?![0-9/])")
+_TIMES_BEFORE_RE = re.compile(r"(?:[×*]|[^0-9\s]の)\s*\(?\s*$")
+_SHARE_AFTER_RE = re.compile(r"\s*\)?\s*(?:以上|以下|未満|相当|~\s*全額|を?(?:減額|助成|補助|負担|支給|軽減|免除|控除|補填|上限))")
 _MONTH_UNITS = "か月|ヶ月|カ月|ヵ月|ケ月|箇月"
 _YEAR_UNITS = "年|カ年|ヵ年|ヶ年|か年|ケ年|箇年"
 _DURATION_RE = re.compile(
@@ -39,6 +43,14 @@ _DURATION_RE = re.compile(
     )(?P<kan>間(?!隔))?""",
     re.VERBOSE,
 )
+_UNIT_RANK = {"y": 6, "mo": 5, "w": 4, "d": 3, "h": 2, "mi": 1, "s": 0}
+
+
+def _rank(parts: dict[str, int]) -> int:
+    """The smallest unit of a length (1年6か月 -> months), -1 for none."""
+    return min((_UNIT_RANK[k] for k in parts), default=-1)
+
+
 _ERA_BEFORE = re.compile(r"(?:明治|大正|昭和|平成|令和|[MTSHR])\s*$")
 _DATE_BEFORE = re.compile(r"[0-9]\s*月\s*$|[0-9]年\s*$")  # 4月10日, 令和7年 ... not lengths
 # 9時30分 is a time of day, 2割5分 a rate, 44度43分 an angle
@@ -69,6 +81,7 @@ _CELL_AFTER = re.compile(r"\s*(?:\||$)")
 # 4月1~3日, 毎月1~3日 (days of a month); 週2~3日, 月に3~4日, 年間120日 (days per week, month or year: a frequency)
 _DAYS_OF_MONTH_BEFORE = re.compile(r"(?:[0-9]\s*月|毎月|月|毎|翌|同|前|当|週|年|年間|(?:週|月|年)\s*(?:に|あたり|当たり))\s*$")
 # between a length and its alternative for other people: 2日(幼児は3日), 5年(大学生は4年
+_AGE_BEFORE = re.compile(r"[0-9]\s*(?:歳|才)\s*$")
 _PER_WEEK_BEFORE = re.compile(r"(?:週|月に|週に)\s*$")
 _PORTION_AFTER = re.compile(r"分(?!の?[0-9])")
 _ALTERNATIVE_GAP = re.compile(r"\s*\(\s*[^()0-9]{1,8}?(?:は|:)\s*")
@@ -148,6 +161,15 @@ def find_rates(lv: LineView) -> list[Candidate]:
         if denominator == 0 or numerator > denominator:
             continue
         out.append(_qualified(lv, "rate", round(numerator / denominator, 4), m.start(), m.end(), P_RATE))
+    if "/" in text:
+        for m in _SLASH_FRACTION_RE.finditer(text):
+            numerator, denominator = int(m.group(1)), int(m.group(2))
+            if not (_TIMES_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
+                    or _SHARE_AFTER_RE.match(text, m.end())):
+                continue  # 1/2 alone may be a date (January 2): a share needs × or の before it, or a verb after it
+            if 0 < numerator < denominator:
+                out.append(_qualified(lv, "rate", round(numerator / denominator, 4), m.start(1), m.end(), P_RATE,
+                                      prefix=False))
     return out
 
 
@@ -239,6 +261,11 @@ def find_durations(lv: LineView) -> list[Candidate]:
             continue
         if parts.keys() <= {"y", "d"} and not m.group("nights") and _DATE_BEFORE.search(before):
             continue
+        if parts.keys() == {"mo"} and _AGE_BEFORE.search(before):
+            continue  # 1歳2か月: the months of an age
+        glued = _DURATION_RE.match(text, m.end())
+        if glued and _rank(parts) > _rank(_parts(glued) or {}):
+            continue  # 1か月24時間, 1年150時間: the base of a limit written before it, not a length
         if parts.keys() == {"mi"} and _CLOCK_BEFORE.search(before):
             continue
         if parts.keys() == {"s"} and _SECONDS_OF_CLOCK_BEFORE.search(before):
@@ -275,8 +302,10 @@ def find_durations(lv: LineView) -> list[Candidate]:
             ok = ok or (previous_end >= 0 and bool(_ALTERNATIVE_GAP.fullmatch(text, previous_end, m.start())))
             if not ok:
                 continue
-        if end == m.end() and parts.keys() == {"d"} and _PORTION_AFTER.match(text, end):
-            end += 1  # 3日分の水, 313日分: days' worth, written with the length (直近1年分 keeps 分 outside, as the gold has it)
+        if end == m.end() and parts.keys() in ({"d"}, {"mo"}) and _PORTION_AFTER.match(text, end):
+            # 3日分の水, 313日分(から), 2か月分: days' or months' worth, written with the length (直近1年分 keeps 分
+            # outside, as the gold has it)
+            end, quals = suffix_qualifiers(text, end + 1, DURATION_SUFFIXES | {"から"})
         if parts.keys() == {"d"} and not (set(quals) - {"まで"}) and _PER_WEEK_BEFORE.search(
                 text, max(0, (lo.start() if lo else m.start()) - 4), lo.start() if lo else m.start()):
             continue  # 週2~3日の勤務, 月に4日: days per week or month, a frequency

@@ -83,3 +83,38 @@ def test_a_dash_typed_for_the_long_vowel_mark() -> None:
 ])
 def test_office_hours(line: str, expected: list[tuple]) -> None:
     assert facts(line, kind="office_hours") == expected
+
+
+# ---------------------------------------------------------------- fifth round (municipal program records, dev5)
+
+def test_a_fiscal_year_written_twice_is_one_fact() -> None:
+    assert facts("令和2年度（2020年度）に申請", kind="fiscal_year") == [(2020, "令和2年度（2020年度）")]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("対象経費の1/3を補助します", [(0.3333, "1/3")]),
+    ("所得が一定（1/4)以上減少した方", [(0.25, "1/4")]),
+    ("基準額×(3/4)", [(0.75, "3/4")]),
+    ("1/3～全額を免除", [(0.3333, "1/3")]),
+    ("受付は1/5から", []),  # January 5, not a share
+])
+def test_slash_fractions_that_are_shares(line: str, expected: list[tuple]) -> None:
+    assert facts(line, kind="rate") == expected
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("3か月分の保険料", [("P3M", "3か月分")]),
+    ("貸付期間は5年を上限とする", [("P5Y", "5年を上限")]),
+])
+def test_duration_portions_and_bounds(line: str, expected: list[tuple]) -> None:
+    assert facts(line, kind="duration") == expected
+
+
+def test_a_unit_before_its_post_is_the_department() -> None:
+    assert facts("子育て支援課母子相談主査（電話：03-1111-2222）", kind="department") == [("子育て支援課", "子育て支援課")]
+    assert facts("中井経済課長", kind="department") == []  # a person's title
+
+
+def test_an_office_on_a_line_of_its_own_is_a_department() -> None:
+    assert facts("住宅の修理を支援します", "住宅再建室", "熊本市", kind="department") == [("住宅再建室", "住宅再建室")]
+    assert facts("会場", "第二会議室", kind="department") == []

@@ -83,6 +83,7 @@ _LOANWORD_RE = re.compile(r"[ァ-ヴーA-Za-z]+")
 _ATTACHED_RE = re.compile(
     r"(?:内閣府|内閣官房|[一-龥]{1,6}?[省庁])(?:[一-龥]{1,8}?官(?:\([^()]{1,12}\))?付)+")
 _WIDE_BRACKETS = str.maketrans("()", "（）")
+_ALIAS_BEFORE_RE = re.compile(r"\s*\(\s*[ぁ-ゖァ-ヺー・]{1,12}")  # a kana nickname in brackets: (あいにきた道央センター)
 # a unit of whichever municipality (or every one) the reader has: お住まいの市区町村の…課, 全国の…センター
 _ANY_MUNICIPALITY = ("市区町村", "区市町村", "市町村", "都道府県", "自治体")
 _ANY_MUNICIPALITY_RE = re.compile(r"(?:市区町村|区市町村|市町村|都道府県|自治体|全国)の?\s*$")
@@ -102,6 +103,7 @@ def find_departments(lv: LineView) -> list[Candidate]:
         return attached  # (問 北海道…推進局: a contact line may name a 部/局)
     spans = _department_spans_sudachi(lv.tokens) if lv.sudachi else _department_spans_regex(text)
     out = attached
+    previous_end: int | None = None  # where the last department of the line ends (in ``text``)
     for s, e, kind in _merge_sub_units(spans, text):
         if (kind == "head" or text[s:e] in _INSTITUTION_KINDS) and not _names_the_contact(text, s, e):
             continue  # 環境部, 年金事務所 alone in a sentence name no unit (「問 警察署 ☎ …」 does)
@@ -114,8 +116,11 @@ def find_departments(lv: LineView) -> list[Candidate]:
         self_ref = _SELF_PREFIX_RE.match(text, s)
         if self_ref and self_ref.end() < e:
             s = self_ref.end()  # 本村総務課総務財政室: "this village's" is not part of the name
+        if previous_end is not None and _ALIAS_BEFORE_RE.fullmatch(text, previous_end, s) and text.startswith(")", e):
+            continue  # 北海道立動物愛護センター(あいにきた道央センター): the unit's nickname, not another unit
         a, b = lv.norm_to_line(s, e)
         out.append(Candidate("department", re.sub(r"\s+", "", text[s:e]), a, b, P_DEPARTMENT))
+        previous_end = e
     return out
 
 

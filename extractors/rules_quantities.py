@@ -73,7 +73,8 @@ _CONTEXT_BEFORE = re.compile(r"(?:最長|最短|最低|最大|通算|約|概ね|
                              r"(?<![午最])後)"
                              r"\s*(?:(?:[はがも:|で(]|して)\s*)?$")
 # 交付日から3年, 発行日から1年, 転入後から10日: a length counted from a day named in words (not 4月1日から3日)
-_FROM_BEFORE = re.compile(r"(?:[^0-9\s]日|後|時点)\s*から\s*$")
+# 胆振東部地震から3年, 開校から50年: the time since an event named in words
+_FROM_BEFORE = re.compile(r"(?:[^0-9\s]日|後|時点|地震|震災|災害|豪雨|発生|創立|設立|開校|開業|開設|開園|開館|誕生|結成)\s*から\s*$")
 _DAY_RANGE_AFTER = re.compile(r"\s*(?:~|-|から)\s*[0-9]{1,2}日")  # 期間 | 10日~20日: days of a month
 _RANGE_GAP = re.compile(r"\s*(?:から|~|-)\s*")
 _CELL_BEFORE = re.compile(r"(?:^|\|)\s*$")

@@ -27,7 +27,7 @@ def facts(*lines: str, kind: str) -> list[tuple]:
     (("退院後3日（乳児は5日）を経過するまで",), [("P3D", "3日"), ("P5D", "5日")]),
     (("給付基礎日額の200日分を支給",), [("P200D", "200日分")]),
     (("加入期間が24月以上あること",), [("P24M", "24月以上")]),
-    (("震災から5年が過ぎました",), []),  # an event, not a length counted from a day (kept as before)
+    (("震災から5年が過ぎました",), [("P5Y", "5年")]),  # the time since an event
 ])
 def test_durations(lines: tuple[str, ...], expected: list[tuple]) -> None:
     assert facts(*lines, kind="duration") == expected
@@ -118,3 +118,13 @@ def test_a_unit_before_its_post_is_the_department() -> None:
 def test_an_office_on_a_line_of_its_own_is_a_department() -> None:
     assert facts("住宅の修理を支援します", "住宅再建室", "熊本市", kind="department") == [("住宅再建室", "住宅再建室")]
     assert facts("会場", "第二会議室", kind="department") == []
+
+
+def test_a_nickname_in_brackets_is_not_a_second_unit() -> None:
+    assert facts("問合せは北海道立動物愛護センター（あいにきた道央センター）電話 011-398-9011", kind="department") == [
+        ("北海道立動物愛護センター", "北海道立動物愛護センター")]
+    assert facts("住民課（戸籍係）へ", kind="department") == [("住民課", "住民課"), ("戸籍係", "戸籍係")]
+
+
+def test_the_years_since_an_event() -> None:
+    assert facts("開校から50年を迎えました", kind="duration") == [("P50Y", "50年")]

@@ -10,8 +10,9 @@ real 音威子府村 pages and newsletters of issue 11 (the held-out half of rou
 the second round (five other governments' real pages, ten newsletters; its held-out half opened at round 4);
 "dev3" and "heldout3" the third (articles of the dev-side newsletters no earlier gold covers); "dev4" and
 "heldout4" the fourth (national program texts, one spreadsheet row each), "dev5" and "heldout5" the fifth (熊本市
-and 渋谷区 program records); see tests/support/gold.py for the split rules. Tune on the dev and opened splits,
-never on "heldout3" or the sealed "heldout4"/"heldout5": for those only the
+and 渋谷区 program records), "dev6" and "heldout6" the sixth (渋谷区 nursery records); see tests/support/gold.py for
+the split rules. Tune on the dev and opened splits, never on "heldout3" or the sealed "heldout4"/"heldout5"/
+"heldout6": for those only the
 per-kind table is printed, never a document's mismatches (not even with -v). The exit code is 1 when the EXISTING gold is below its targets (the new splits have no
 floors yet); the cases and the scoring are in ``tests/support/gold.py`` (shared with the gold tests).
 """

@@ -46,7 +46,7 @@ _DEPT_TRIGGER = re.compile("(?<!放)課(?![税程題])|(?<![関連])係(?![る�
 _NOT_DEPARTMENTS = (
     "課室", "学習室", "集会室", "事務室", "居室", "会議室", "和室", "洋室", "教室", "浴室", "控室",
     "研修室", "待合室", "授乳室", "図書室", "談話室", "調理室", "更衣室", "休憩室", "自習室", "病室",
-    "寝室", "個室", "温室", "客室", "別室", "関係", "連係",
+    "寝室", "個室", "温室", "客室", "別室", "関係", "連係", "保育室",  # 保育室: a small nursery (a facility)
     "公課", "賦課", "日課", "課金",  # 課 as a levy or a task, not a unit
 )
 # a department after one of these prefixes points back at one named before (本実行委員会, 当センター)

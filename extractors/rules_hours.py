@@ -39,6 +39,7 @@ _SEL_CHARS = set("月火水木金土日祝曜平第毎週0123456789一二三四�
 _LEAD_GAP = " :、,はの(|"  # between days and times: 月曜から金曜:, 土曜日 9:00, 月曜日から木曜日の, 平日 | 9:00
 _GROUP_GAP_RE = re.compile(r"\s*(?:[、,・/]|及び|および|と)?\s*")
 _CLOSED_AFTER_RE = re.compile(r"\s*(?:は|の間は?)\s*[^\s、。,()]{0,12}?(?:運休|休止|休館|休業|休診|休憩|閉鎖|停止|中止|休み)"
+                              r"|\s*の?[^\s、。,()0-9]{0,8}?以外"  # 12時から15時の午睡時間以外: when not
                               r"|\s*を?除[くき]")  # 9:00~17:00(12:00~13:00を除く): the break, not a window
 # a bracket saying which days are left out, between the days and the times: 月曜日~金曜日(祝日を除く)午前8時30分~
 _EXCEPT_BRACKET_RE = re.compile(r"\([^()]{1,16}?(?:を除く|除く|を除き|除き)\)\s*$")
@@ -149,8 +150,9 @@ def _leading_days(text: str, start: int, floor: int) -> tuple[str, int] | None:
             continue
         if s > 0 and text[s - 1] == "(" and s > 1 and text[s - 2] in "日0123456789":
             return None  # 9月18日(土) 14:00~: the weekday of a date, not opening days
-        if end - s == 1 and s > 0 and ("\u4e00" <= text[s - 1] <= "\u9fff" or text[s - 1] == "々"):
-            return None  # 開庁日の8時30分から: the 日 of a word (開庁日, 休日), not Sunday
+        if end - s == 1 and s > 0 and ("\u4e00" <= text[s - 1] <= "\u9fff" or text[s - 1] == "々"
+                                       or "\u3041" <= text[s - 1] <= "\u3096"):
+            return None  # 開庁日の8時30分から, 指定する日の14時: the 日 of a word or a phrase, not Sunday
         return days, s
     return None
 

@@ -52,7 +52,7 @@ def _rank(parts: dict[str, int]) -> int:
 
 
 _ERA_BEFORE = re.compile(r"(?:明治|大正|昭和|平成|令和|[MTSHR])\s*$")
-_DATE_BEFORE = re.compile(r"[0-9]\s*月\s*$|[0-9]年\s*$")  # 4月10日, 令和7年 ... not lengths
+_DATE_BEFORE = re.compile(r"[0-9]\s*月\s*$|[0-9]年\s*$|(?:前|翌|当|同|毎|今|来|先)月\s*の?\s*$")  # 4月10日, 令和7年, 前月1日: not lengths
 # 9時30分 is a time of day, 2割5分 a rate, 44度43分 an angle
 _SECONDS_OF_CLOCK_BEFORE = re.compile(r"[0-9]\s*分\s*$|[0-9]:[0-9]{2}:\s*$")
 _CLOCK_BEFORE = re.compile(r"[0-9]\s*[時割度]\s*$|[0-9]:\s*$")
@@ -61,7 +61,7 @@ _CLOCK_BEFORE = re.compile(r"[0-9]\s*[時割度]\s*$|[0-9]:\s*$")
 _NOT_A_LENGTH = re.compile(r"\s*(?:に\s*[0-9]+\s*(?:回|度)|ごと|毎|おき|間隔|あたり|当たり|当り|につき|単位"
                            r"|(?:乗車|入場|利用|共通|周遊|フリー)?券|フリーパス|乗り放題)")
 _CONTEXT_AFTER = re.compile(
-    r"\s*(?:前|後|程度|ほど|くらい|ぐらい|を?経過|が経過|周期|分|タイプ|契約|更新|保証|据置|据え置き|"
+    r"\s*(?:前|後|程度|ほど|くらい|ぐらい|を?経過|が経過|周期|分|タイプ|契約|保証|据置|据え置き|"
     r"[をが]?超え|を?超過|に満たな|に達|有効|かか[りるっ]|を要|"
     r"コース|プラン|前納|納付|一括払|に(?:わた|渡)[りっる]|に及[ぶびん]|"
     r"(?:以上)?(?:居住|在住|勤務|在職|在籍|継続|連続)|"
@@ -88,7 +88,7 @@ _PORTION_AFTER = re.compile(r"分(?!の?[0-9])")
 _ALTERNATIVE_GAP = re.compile(r"\s*\(\s*[^()0-9]{1,8}?(?:は|:)\s*")
 _RANGE_LOW = re.compile(r"(?<![0-9.\-])([0-9]{1,4})\s*~\s*$")  # 3~4時間
 _AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]{{1,3}})(?:歳|才)|{_NUM}(?:歳|才)"
-                     r"|(?<![0-9.,])([0-9]{1,2}),([0-9]{1,2})(?:歳|才)")  # 5,6歳: two neighbouring ages
+                     r"|(?<![0-9.,])([0-9]{1,2})\s*[,、・]\s*([0-9]{1,2})(?:歳|才)")  # 5,6歳, 0、1歳: neighbouring ages
 _AGE_MONTHS_AFTER = re.compile(r"\s*[0-9]{1,2}\s*(?:か月|ヶ月|カ月|ヵ月|ケ月|箇月)")
 
 
@@ -315,9 +315,33 @@ def find_durations(lv: LineView) -> list[Candidate]:
             (unit, n), = parts.items()
             value, extra, start = _duration_value({unit: int(lo.group(1))}), {"max": value}, lo.start()
         previous_end = end
+        if _PRICE_AFTER_RE.match(text, end):
+            continue  # 1泊2日6,000円, 1時間500円: the unit a price is charged for, not a length
         a, b = lv.view_to_line(start, end)
-        out.append(Candidate("duration", value, a, b, P_DURATION, quals, extra))
+        cand = Candidate("duration", value, a, b, P_DURATION, quals, extra)
+        if out and _ascending_range(out[-1], cand, lv, text):
+            first = out.pop()  # 2時間から4時間: one range, written with its unit twice
+            cand = Candidate("duration", first.value, first.start, b, P_DURATION, quals, {"max": value})
+        out.append(cand)
     return out
+
+
+_SINGLE_UNIT_RE = re.compile(r"P(T?)([0-9]+)([YMWDHS])")
+_PRICE_AFTER_RE = re.compile(r"\s*[:]?\s*[0-9][0-9,.]*\s*円")
+
+
+def _ascending_range(low: Candidate, high: Candidate, lv: LineView, text: str) -> bool:
+    """``low`` から/~ ``high``, both one number of the same unit, ascending, nothing else between them."""
+    a, b = _SINGLE_UNIT_RE.fullmatch(low.value), _SINGLE_UNIT_RE.fullmatch(high.value)
+    if not (a and b and a.group(1) == b.group(1) and a.group(3) == b.group(3) and int(a.group(2)) < int(b.group(2))
+            and not low.extra and not low.qualifiers):
+        return False
+    gap = lv.line[low.end:high.start]
+    return bool(_RANGE_GAP.fullmatch(_ascii_gap(gap)))
+
+
+def _ascii_gap(gap: str) -> str:
+    return gap.replace("～", "~").replace("〜", "~").replace("－", "-")
 
 
 def find_ages(lv: LineView) -> list[Candidate]:

@@ -128,3 +128,28 @@ def test_a_nickname_in_brackets_is_not_a_second_unit() -> None:
 
 def test_the_years_since_an_event() -> None:
     assert facts("開校から50年を迎えました", kind="duration") == [("P50Y", "50年")]
+
+
+# ---------------------------------------------------------------- sixth round (nursery records, dev6)
+
+@pytest.mark.parametrize(("lines", "kind", "expected"), [
+    (("暗証番号は2年更新",), "duration", []),  # a renewal interval, not a length
+    (("原則０、１歳児のみ",), "age", [(0, "０、１歳", {"max": 1})]),
+    (("見学は7月頃～9月頃",), "period", [({"start": "--07", "end": "--09"}, "7月頃～9月")]),
+    (("園が指定する日の10時～11時",), "office_hours", [("10:00-11:00", "10時～11時")]),  # 日 of a phrase, not Sunday
+    (("13時から14時の午睡時間以外",), "office_hours", []),  # when it is not possible
+    (("申込先 | 山田保育室",), "department", []),  # a small nursery, a facility
+])
+def test_nursery_record_classes(lines: tuple[str, ...], kind: str, expected: list[tuple]) -> None:
+    assert facts(*lines, kind=kind) == expected
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("2泊3日8,000円から", []),  # the stay a price is charged for
+    ("1時間 500円", []),
+    ("希望日の前月1日から10日前までに申請", [("P10D", "10日")]),  # 前月1日 is a day of a month
+    ("1回3時間から5時間まで", [("PT3H", "3時間から5時間まで", {"max": "PT5H"})]),  # one range, unit written twice
+    ("90日から30日前まで", [("P90D", "90日"), ("P30D", "30日")]),  # descending: two lengths
+])
+def test_price_bases_days_of_a_month_and_ranges(line: str, expected: list[tuple]) -> None:
+    assert facts(line, kind="duration") == expected

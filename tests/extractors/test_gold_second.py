@@ -107,7 +107,7 @@ def test_sealed_splits_print_no_document_and_no_mismatch(capsys: pytest.CaptureF
     doc = Document.from_blocks([("問 住民課 ☎ 01656-5-3312", {})], "text/plain")
     gold = [{"kind": "department", "value": "総務課", "text": "総務課", "qualifier": None}]
     case = Case("progs4_r5", "text", lambda: doc, gold, split="heldout4")
-    assert {"heldout4", "heldout5"} == SEALED_SPLITS  # the first two rounds' held-out halves were opened
+    assert {"heldout4", "heldout5"} <= SEALED_SPLITS and not {"heldout", "heldout2"} & SEALED_SPLITS  # opened
     totals = extract_quality._run([case], sudachi=True, verbose=True, sealed=True)
     out = capsys.readouterr().out
     assert out == ""  # neither the document nor its errors

@@ -41,7 +41,7 @@ _BOILERPLATE_RE = re.compile(r"ページ(?:番号|ID)\s*[:：]?\s*[0-9０-９\-�
 
 # rules that need a digit in the line (after numerals became digits; 元 for 令和元年度), each
 # with the substrings one of which its matches always contain (a cheap filter before the regexes)
-_NUMERIC_RULES: tuple[tuple[Callable[[LineView], list[Candidate]], tuple[str, ...]], ...] = (
+_NUMERIC_RULE_NEEDLES: tuple[tuple[Callable[[LineView], list[Candidate]], tuple[str, ...]], ...] = (
     (find_phones, ("-", "(", "0")),
     (find_office_hours, ("時", ":")),
     (find_addresses, ("-", "丁目", "番", "字")),
@@ -50,6 +50,9 @@ _NUMERIC_RULES: tuple[tuple[Callable[[LineView], list[Candidate]], tuple[str, ..
     (find_ages, ("歳", "才")),
     (find_durations, ("月", "年", "週", "日", "時間", "分", "秒")),
 )
+# each rule's needles as one pattern (a C-speed scan instead of a substring test per needle)
+_NUMERIC_RULES: tuple[tuple[Callable[[LineView], list[Candidate]], re.Pattern[str]], ...] = tuple(
+    (rule, re.compile("|".join(map(re.escape, needles)))) for rule, needles in _NUMERIC_RULE_NEEDLES)
 _HAS_NUMBER = re.compile("[0-9元]|月末|半[年日]")  # 毎月末, 半年, 半日 have no digit
 
 
@@ -178,7 +181,7 @@ def _line_candidates(line: str, ctx: DateContext, sudachi: bool) -> list[Candida
     if _HAS_NUMBER.search(text):
         cands += find_dates(lv, ctx)
         for rule, needles in _NUMERIC_RULES:
-            if any(n in text for n in needles):
+            if needles.search(text) is not None:
                 cands += rule(lv)
     if "@" in lv.norm.text or "://" in lv.norm.text:
         cands += find_links(lv)

@@ -40,6 +40,10 @@ _KANA_DASH_CHARS = "-" + DIGIT_DASHES.replace("\u30fc", "").replace("\uff70", ""
 _KANA_DASH_RE = re.compile(f"(?<=[ァ-ヺ])[{_KANA_DASH_CHARS}](?![0-9A-Za-z])")
 # a comma before one or two digits and a multiplier is a decimal point (thousands take three digits): 13,4万円
 _DECIMAL_COMMA_RE = re.compile(r"(?<=[0-9]),(?=[0-9]{1,2} ?[万億兆])")
+_DASH_RE = re.compile(f"[-{DIGIT_DASHES}]")
+_TYPED_DASH_RE = re.compile(f"[{_KANA_DASH_CHARS}]")  # a dash other than ー itself
+_MULTIPLIER_RE = re.compile("[万億兆]")
+_FIXUP_TRIGGER_RE = re.compile(f"[-{DIGIT_DASHES}万億兆]")
 _MULTIPLIER_GAP_RE = re.compile(r"(?<=[0-9]) (?=[万億兆]円?)")
 _DIGIT_DASH_RE = re.compile(f"(?<=[0-9])( {{0,2}})[{DIGIT_DASHES}](?= {{0,2}}[0-9])")
 
@@ -187,23 +191,25 @@ def normalize(text: str) -> Mapped:
             starts.extend(range(pos, len(text)))
             ends.extend(range(pos + 1, len(text) + 1))
         out = "".join(pieces)
-    if any(c in out for c in DIGIT_DASHES):
-        out2 = _DIGIT_DASH_RE.sub(r"\1-", out)  # 1:1 replacement: offsets unchanged
-        if out2 != out:
-            out = out2
-            changed = True
-    if any(c in out for c in _KANA_DASH_CHARS):
-        out2 = _KANA_DASH_RE.sub("ー", out)  # センタ－ (a dash typed for the long-vowel mark): 1:1 as well
-        if out2 != out:
-            out = out2
-            changed = True
-    multiplier = "万" in out or "億" in out or "兆" in out
-    if multiplier and "," in out:
-        out2 = _DECIMAL_COMMA_RE.sub(".", out)  # 「月額13,4万円」: 1:1 as well
-        if out2 != out:
-            out = out2
-            changed = True
-    gaps = [m.start() for m in _MULTIPLIER_GAP_RE.finditer(out)] if multiplier and " " in out else []
+    gaps: list[int] = []
+    trigger = _FIXUP_TRIGGER_RE.search(out)  # one scan decides whether any 1:1 fix below can apply
+    if trigger is not None:
+        dashes = _DASH_RE.search(out, trigger.start()) is not None
+        if dashes:
+            out2 = _DIGIT_DASH_RE.sub(r"\1-", out)  # 1:1 replacements: offsets unchanged
+            if _TYPED_DASH_RE.search(out2) is not None:
+                out2 = _KANA_DASH_RE.sub("ー", out2)
+            if out2 != out:  # 03ー5984 -> 03-5984; センタ－ (a dash typed for the long-vowel mark) -> センター
+                out = out2
+                changed = True
+        if _MULTIPLIER_RE.search(out, trigger.start()) is not None:
+            if "," in out:
+                out2 = _DECIMAL_COMMA_RE.sub(".", out)  # 「月額13,4万円」: 1:1 as well
+                if out2 != out:
+                    out = out2
+                    changed = True
+            if " " in out:
+                gaps = [m.start() for m in _MULTIPLIER_GAP_RE.finditer(out)]
     if not changed and not gaps:
         return Mapped(text, None, None, len(text))
     if not starts:  # only the 1:1 dash replacement happened

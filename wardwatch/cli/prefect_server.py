@@ -205,3 +205,20 @@ class LocalServer:
         except OSError:
             lines = []
         return lines[-1] if lines else "no output"
+
+
+def drain_prefect() -> None:
+    """Send Prefect's pending run logs and events to its server now, before that server stops (left to the
+    interpreter's exit, they go to a stopped server and retry with back-off, keeping the process alive)."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
+            if inspect.isawaitable(result):
+                await result
+
+    run_coro_as_sync(drain())

@@ -188,7 +188,7 @@ def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any], *, m
     Without PREFECT_API_URL (and no `wardwatch schedule` server for this data directory) the flow runs
     against a temporary API-only server this process starts (``prefect_server.LocalServer``: a start-up
     budget for small machines, stopped on every way out and when this process dies)."""
-    from wardwatch.cli.prefect_server import LocalServer, ServerError, configure_env, running_server
+    from wardwatch.cli.prefect_server import LocalServer, ServerError, configure_env, drain_prefect, running_server
     from wardwatch.stages import interrupt
 
     home = configure_env(db_path)
@@ -218,7 +218,7 @@ def run_with_prefect(db_path: Path, sources_file: Path, sources: list[Any], *, m
     finally:
         try:
             if server is not None:
-                interrupt.bounded(_drain_prefect, timeout=10.0)  # logs and events reach the server first
+                interrupt.bounded(drain_prefect, timeout=10.0)  # logs and events reach the server first
                 server.stop()
         finally:
             forget()
@@ -423,22 +423,6 @@ def _one_line_console_errors() -> None:
             handler.setFormatter(_OneLine(handler.formatter))
 
 
-def _drain_prefect() -> None:
-    """Send Prefect's pending logs and events to its server now (before that server stops)."""
-    import inspect
-
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    async def drain() -> None:
-        for result in (APILogWorker.instance().drain(), EventsWorker.drain_all()):
-            if inspect.isawaitable(result):
-                await result
-
-    run_coro_as_sync(drain())
-
-
 def _stop_temporary_server() -> None:
     """In Prefect's own local mode (PREFECT_API_URL unset — wardwatch normally starts its own server),
     stop its temporary server now rather than at exit, so that the one-line reason stays the last line
@@ -450,7 +434,9 @@ def _stop_temporary_server() -> None:
     try:
         from prefect.server.api.server import SubprocessASGIServer
 
-        _drain_prefect()
+        from wardwatch.cli.prefect_server import drain_prefect
+
+        drain_prefect()
         SubprocessASGIServer().stop()
     except Exception:  # at worst Prefect stops it at exit, as it always does
         pass

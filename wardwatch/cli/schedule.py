@@ -72,7 +72,8 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def serve_schedules(args: argparse.Namespace, db_path: Path, sources: list[Any]) -> int:
-    from wardwatch.cli.prefect_server import LocalServer, ServerError, configure_env
+    from wardwatch.cli.prefect_server import LocalServer, ServerError, configure_env, drain_prefect
+    from wardwatch.stages import interrupt
 
     home = configure_env(db_path)
     if args.webhook:
@@ -111,6 +112,7 @@ def serve_schedules(args: argparse.Namespace, db_path: Path, sources: list[Any])
     finally:
         signal.signal(signal.SIGTERM, previous)
         if server is not None:
+            interrupt.bounded(drain_prefect, timeout=10.0)  # logs and events reach the server before it stops
             print("stopping the local Prefect server ...", file=sys.stderr)
             server.stop()
     print("schedule stopped", file=sys.stderr)

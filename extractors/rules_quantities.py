@@ -81,10 +81,10 @@ _CELL_BEFORE = re.compile(r"(?:^|\|)\s*$")
 _CELL_AFTER = re.compile(r"\s*(?:\||$)")
 # 4月1~3日, 毎月1~3日 (days of a month); 週2~3日, 月に3~4日, 年間120日 (days per week, month or year: a frequency)
 _DAYS_OF_MONTH_BEFORE = re.compile(r"(?:[0-9]\s*月|毎月|月|毎|翌|同|前|当|週|年|年間|(?:週|月|年)\s*(?:に|あたり|当たり))\s*$")
-# between a length and its alternative for other people: 2日(幼児は3日), 5年(大学生は4年
 _AGE_BEFORE = re.compile(r"[0-9]\s*(?:歳|才)\s*$")
 _PER_WEEK_BEFORE = re.compile(r"(?:週|月に|週に)\s*$")
 _PORTION_AFTER = re.compile(r"分(?!の?[0-9])")
+# between a length and its alternative for other people: 2日(幼児は3日), 5年(大学生は4年
 _ALTERNATIVE_GAP = re.compile(r"\s*\(\s*[^()0-9]{1,8}?(?:は|:)\s*")
 _RANGE_LOW = re.compile(r"(?<![0-9.\-])([0-9]{1,4})\s*~\s*$")  # 3~4時間
 _AGE_RE = re.compile(rf"{_NUM}(?:歳|才)?{_RANGE_SEP}([0-9]{{1,3}})(?:歳|才)|{_NUM}(?:歳|才)"
@@ -285,8 +285,9 @@ def find_durations(lv: LineView) -> list[Candidate]:
             if not _NOT_A_LENGTH.match(text, m.end()):
                 found.append((m, dict(_HALF_VALUES[m.group("u")]), True))
         found.sort(key=lambda x: x[0].start())
-    out = []
+    out: list[Candidate] = []
     previous_end = -1  # end of the last accepted duration
+    last_end = -1  # end of the last emitted one
     for i, (m, parts, ok) in enumerate(found):
         end, quals = suffix_qualifiers(text, m.end(), DURATION_SUFFIXES)
         lo = _RANGE_LOW.search(text, max(0, m.start() - 8), m.start()) if len(parts) == 1 else None
@@ -319,10 +320,11 @@ def find_durations(lv: LineView) -> list[Candidate]:
             continue  # 1泊2日6,000円, 1時間500円: the unit a price is charged for, not a length
         a, b = lv.view_to_line(start, end)
         cand = Candidate("duration", value, a, b, P_DURATION, quals, extra)
-        if out and _ascending_range(out[-1], cand, lv, text):
+        if out and _RANGE_GAP.fullmatch(text, last_end, start) and _ascending(out[-1], cand):
             first = out.pop()  # 2時間から4時間: one range, written with its unit twice
             cand = Candidate("duration", first.value, first.start, b, P_DURATION, quals, {"max": value})
         out.append(cand)
+        last_end = end  # (in the view, like ``start``)
     return out
 
 
@@ -330,18 +332,11 @@ _SINGLE_UNIT_RE = re.compile(r"P(T?)([0-9]+)([YMWDHS])")
 _PRICE_AFTER_RE = re.compile(r"\s*[:]?\s*[0-9][0-9,.]*\s*円")
 
 
-def _ascending_range(low: Candidate, high: Candidate, lv: LineView, text: str) -> bool:
-    """``low`` から/~ ``high``, both one number of the same unit, ascending, nothing else between them."""
+def _ascending(low: Candidate, high: Candidate) -> bool:
+    """``low`` and ``high`` are one number each of the same unit, ascending, ``low`` without a bound of its own."""
     a, b = _SINGLE_UNIT_RE.fullmatch(low.value), _SINGLE_UNIT_RE.fullmatch(high.value)
-    if not (a and b and a.group(1) == b.group(1) and a.group(3) == b.group(3) and int(a.group(2)) < int(b.group(2))
-            and not low.extra and not low.qualifiers):
-        return False
-    gap = lv.line[low.end:high.start]
-    return bool(_RANGE_GAP.fullmatch(_ascii_gap(gap)))
-
-
-def _ascii_gap(gap: str) -> str:
-    return gap.replace("～", "~").replace("〜", "~").replace("－", "-")
+    return bool(a and b and a.group(1) == b.group(1) and a.group(3) == b.group(3)
+                and int(a.group(2)) < int(b.group(2)) and not low.extra and not low.qualifiers)
 
 
 def find_ages(lv: LineView) -> list[Candidate]:

@@ -142,8 +142,8 @@ heldout3 measurement, for the layout of their days and windows. Conventions the 
 
 Fourth round (issue 11, "dev4"/"heldout4"): national program texts, the rows with three or more numbers of the sheet
 内閣官房チャットボットから抽出 in ``datasets/civichat/source_xlsx/`` (one document per row: a block per non-empty
-line of columns J..Q, :func:`program_document`), annotated by reading in ``tests/gold/progs4_r<row>.json``; held out
-when sha256 of the stem is odd (:func:`fourth_split`, fixed before anything was measured: 17 of 52 rows). At this
+line of columns J..Q, :func:`tests.support.gold_records.program_document`), annotated by reading in ``tests/gold/progs4_r<row>.json``; held out
+when sha256 of the stem is odd (``RecordRound.split``, fixed before anything was measured: 17 of 52 rows). At this
 round the held-out halves of rounds 1 and 2 ("heldout", "heldout2" in their files) were opened after three
 measurements each and are scored as "opened" / "opened2"; "heldout4" is the sealed split. Conventions it adds:
   * 「N日分」 keeps 分 in the span (P3D over 「3日分」; 「1年分」 keeps it outside, as the dev gold has it);
@@ -154,17 +154,17 @@ measurements each and are scored as "opened" / "opened2"; "heldout4" is the seal
 
 Fifth round (issue 11, "dev5"/"heldout5"): municipal program records, every record of Civichat's 熊本市 熊本地震
 dataset (95) and of its 渋谷区 子育て dataset of 2021-11-30 (32), one document per record (a block per non-empty line of
-its text fields in :data:`PROGRAM_DATASETS` order, :func:`record_document`), annotated by reading in
-``tests/gold/civic5_<dataset>_<index>.json``; held out when sha256 of the stem is odd (:func:`fifth_split`, fixed
+its text fields in :data:`tests.support.gold_records.PROGRAM_DATASETS` order), annotated by reading in
+``tests/gold/civic5_<dataset>_<index>.json``; held out when sha256 of the stem is odd (``RecordRound.split``, fixed
 before anything was measured: 64 of 127). Conventions it adds: 「熊本地震支援金申請窓口」 (a counter) and a ward
 office by itself (「中央区役所１階」) are no departments; a unit before a post (「生活福祉課子ども女性相談主査」) is the
 unit (生活福祉課); a slash fraction that is a share is a rate (「税額の1/2」, 「一定（3/10)以上」: 以上 after the bracket
 is not attached); 「平成30年度（2018年度）」 is one fiscal year; 「2か月分」 keeps 分 in the span like 「3日分」.
 
 Sixth round (issue 11, "dev6"/"heldout6"): every record of Civichat's 渋谷区 nursery dataset (103), one document per
-nursery, a block 「field | value」 per line of the fields in :data:`NURSERY_FIELDS` (:func:`nursery_document`),
+nursery, a block 「field | value」 per line of the fields in :data:`tests.support.gold_records.NURSERY_FIELDS`,
 annotated by reading in ``tests/gold/nursery6_<index>.json``; held out when sha256 of the stem is odd
-(:func:`sixth_split`: 57 of 103). Conventions it adds: care hours of a nursery are office hours (no days unless
+(``RecordRound.split``: 57 of 103). Conventions it adds: care hours of a nursery are office hours (no days unless
 written with them); an age class 「０歳児」 is age 0 over 「０歳」 (児/クラス outside), 「０、１歳」 one age with max;
 「暗証番号は1年更新」 is a renewal interval (no duration); a nursery or 保育室 named where to apply is a facility;
 「区役所本庁舎4階保育課窓口」 gives 保育課; 「6月中旬から」 is the month over 「6月」 (中旬 outside a period).
@@ -188,6 +188,7 @@ from extractors.html import extract_html
 from extractors.model import Document, Fact
 from extractors.pdf import extract_pdf
 from tests.support.cms import load_page
+from tests.support.gold_records import ROUNDS
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
@@ -386,9 +387,7 @@ def cases(split: str | None = "existing") -> list[Case]:
     out += real_cases()
     out += second_cases()
     out += third_cases()
-    out += fourth_cases()
-    out += fifth_cases()
-    out += sixth_cases()
+    out += record_cases()
     return [c for c in out if split is None or c.split == split]
 
 
@@ -454,137 +453,15 @@ def third_cases() -> list[Case]:
     return out
 
 
-# fourth round: national program texts (内閣官房 chatbot data as 包摂研究会 republished it), one document per row
-PROGRAMS_XLSX = CORPUS / "datasets" / "civichat" / "source_xlsx" / "包摂研究会_Civichatの推薦元データ.xlsx"
-PROGRAMS_SHEET = "内閣官房チャットボットから抽出"
-PROGRAMS_COLUMNS = slice(9, 17)  # J..Q: 概要, 支援内容, 対象者, 利用•申請方法, 受付開始日, 受付終了日, 詳細参照先, お問い合わせ先
-
-
-@lru_cache(maxsize=1)
-def _program_rows() -> dict[int, list[str]]:
-    """The text lines of every row of the programs sheet by its spreadsheet row number (1-based)."""
-    import openpyxl  # only the fourth round reads the workbook
-
-    book = openpyxl.load_workbook(PROGRAMS_XLSX, read_only=True)
-    try:
-        rows = book[PROGRAMS_SHEET].iter_rows(values_only=True)
-        return {n: [line for cell in row[PROGRAMS_COLUMNS] if isinstance(cell, str)
-                    for line in cell.split("\n") if line.strip()]
-                for n, row in enumerate(rows, start=1)}
-    finally:
-        book.close()
-
-
-def program_document(row: int) -> Document:
-    """One program row as a document: a block per non-empty line of columns J..Q, in column order."""
-    return Document.from_blocks([(line, {}) for line in _program_rows()[row]], "text/plain")
-
-
-def fourth_split(stem: str) -> str:
-    """"heldout4" or "dev4" for a fourth-round gold file (``progs4_r<row>``): the parity of sha256 of its stem."""
-    if re.fullmatch(r"progs4_r\d+", stem) is None:
-        raise ValueError(f"{stem}: not a fourth-round gold file name (progs4_r<row>)")
-    return "heldout4" if int(hashlib.sha256(stem.encode()).hexdigest(), 16) % 2 == 1 else "dev4"
-
-
-def fourth_gold_files() -> list[Path]:
-    return sorted(GOLD_DIR.glob("progs4_r*.json"), key=lambda p: int(p.stem[len("progs4_r"):]))
-
-
-def fourth_case(path: Path) -> Case:
-    gold = json.loads(path.read_text(encoding="utf-8"))
-    row = int(gold["row"])
-    return Case(path.stem, "text", lambda: program_document(row), gold["facts"], split=fourth_split(path.stem))
-
-
-def fourth_cases() -> list[Case]:
-    return [fourth_case(p) for p in fourth_gold_files()] if PROGRAMS_XLSX.exists() else []
-
-
-# fifth round: municipal program records (Civichat's 熊本市 熊本地震 and 渋谷区 子育て datasets), one document per record
-PROGRAM_DATASETS = {
-    "kumamoto": (CORPUS / "datasets" / "civichat" / "head" / "kumamotoEarthquake_systemsdata.json",
-                 ("制度名", "サブタイトル", "対象者", "制度概要", "制度所管組織", "条件", "用途•対象物", "対象地域", "支援内容",
-                  "留意事項", "手続き等", "必要なもの", "申請窓口", "受付可能日時（受付日）", "受付可能日時（受付時間）",
-                  "受付開始日", "受付終了日", "お問い合わせ先", "詳細参照先")),
-    "shibuya": (CORPUS / "datasets" / "civichat" / "versions"
-                / "static_data_shibuyaParenting_systemsdata@2021-11-30_091811b.json",
-                ("制度所管組織", "タイトル（制度名）", "概要", "支援内容", "対象者", "利用•申請方法", "受付開始日", "受付終了日",
-                 "詳細参照先", "お問い合わせ先")),
-}
-
-
-@lru_cache(maxsize=4)
-def _records(dataset: str) -> list[dict[str, Any]]:
-    path, _ = PROGRAM_DATASETS[dataset]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data["systemsData"] if isinstance(data, dict) else data
-
-
-def record_document(dataset: str, index: int) -> Document:
-    """One program record as a document: a block per non-empty line of its text fields, in field order."""
-    _, fields = PROGRAM_DATASETS[dataset]
-    record = _records(dataset)[index]
-    lines = [line for name in fields if isinstance(record.get(name), str)
-             for line in record[name].split("\n") if line.strip()]
-    return Document.from_blocks([(line, {}) for line in lines], "text/plain")
-
-
-def fifth_split(stem: str) -> str:
-    """"heldout5" or "dev5" for a fifth-round gold file (``civic5_<dataset>_<index>``): sha256 of the stem, odd."""
-    if re.fullmatch(r"civic5_(?:kumamoto|shibuya)_\d+", stem) is None:
-        raise ValueError(f"{stem}: not a fifth-round gold file name (civic5_<dataset>_<index>)")
-    return "heldout5" if int(hashlib.sha256(stem.encode()).hexdigest(), 16) % 2 == 1 else "dev5"
-
-
-def fifth_gold_files() -> list[Path]:
-    return sorted(GOLD_DIR.glob("civic5_*.json"), key=lambda p: (p.stem.split("_")[1], int(p.stem.split("_")[2])))
-
-
-def fifth_case(path: Path) -> Case:
-    dataset, index = path.stem.split("_")[1], int(path.stem.split("_")[2])
-    gold = json.loads(path.read_text(encoding="utf-8"))
-    return Case(path.stem, "text", lambda: record_document(dataset, index), gold["facts"], split=fifth_split(path.stem))
-
-
-def fifth_cases() -> list[Case]:
-    return [fifth_case(p) for p in fifth_gold_files() if PROGRAM_DATASETS[p.stem.split("_")[1]][0].exists()]
-
-
-# sixth round: 渋谷区's nursery records (Civichat), one document per nursery, its fields as table rows "label | value"
-NURSERIES = CORPUS / "datasets" / "civichat" / "head" / "shibuyaPreschool_systemsdata.json"
-NURSERY_FIELDS = ("幼稚園•保育園のタイトル", "施設のカテゴリ", "施設の運営者", "対象年齢", "住所", "お問い合わせ先", "申し込み受付先",
-                  "通常保育の対応時間", "延長保育の対応時間", "休園日", "見学詳細", "保育施設のセキュリティ", "ベビーバギー置き場",
-                  "アレルギー対応", "詳細参照先")
-
-
-def nursery_document(index: int) -> Document:
-    """One nursery as a document: a block "label | value" per line of each field in :data:`NURSERY_FIELDS`."""
-    record = json.loads(NURSERIES.read_text(encoding="utf-8"))["systemsData"][index]
-    rows = [f"{name} | {line}" for name in NURSERY_FIELDS if isinstance(record.get(name), str)
-            for line in record[name].split("\n") if line.strip()]
-    return Document.from_blocks([(row, {}) for row in rows], "text/plain")
-
-
-def sixth_split(stem: str) -> str:
-    """"heldout6" or "dev6" for a sixth-round gold file (``nursery6_<index>``): sha256 of the stem, odd."""
-    if re.fullmatch(r"nursery6_\d+", stem) is None:
-        raise ValueError(f"{stem}: not a sixth-round gold file name (nursery6_<index>)")
-    return "heldout6" if int(hashlib.sha256(stem.encode()).hexdigest(), 16) % 2 == 1 else "dev6"
-
-
-def sixth_gold_files() -> list[Path]:
-    return sorted(GOLD_DIR.glob("nursery6_*.json"), key=lambda p: int(p.stem.split("_")[1]))
-
-
-def sixth_case(path: Path) -> Case:
-    index = int(path.stem.split("_")[1])
-    gold = json.loads(path.read_text(encoding="utf-8"))
-    return Case(path.stem, "text", lambda: nursery_document(index), gold["facts"], split=sixth_split(path.stem))
-
-
-def sixth_cases() -> list[Case]:
-    return [sixth_case(p) for p in sixth_gold_files()] if NURSERIES.exists() else []
+def record_cases() -> list[Case]:
+    """The cases of rounds 4–6 (:mod:`tests.support.gold_records`) whose records exist on this machine."""
+    out = []
+    for rnd in ROUNDS:
+        for path in rnd.files():
+            if rnd.available(path.stem):
+                gold = json.loads(path.read_text(encoding="utf-8"))
+                out.append(Case(path.stem, "text", rnd.load(path.stem), gold["facts"], split=rnd.split(path.stem)))
+    return out
 
 
 SWITCHBOARD = "01656-5-3311"  # 音威子府村役場 (代表): what the village's registry entry declares as `switchboard`
